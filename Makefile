@@ -1,0 +1,87 @@
+# podfence build. `make` builds everything into build/; `make test` runs every
+# test and ends with one "N passed, N failed" line. Quiet unless V=1.
+BUILD   ?= build
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+Q := $(if $(V),,@)
+PKGS    := libbpf libnl-route-3.0 jansson yaml-0.1 libmicrohttpd libcurl
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+           -Iabi -Ilib -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lelf -lz -lpthread
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__BPF__ -Iabi -I$(ARCH_INC)
+
+# One folder per program; the folder's .c files plus libpodfence make it.
+PROGRAMS := cli:podfence-ctl cni:podfence-cni ipamd:podfence-ipamd \
+            agent:podfence-agent controller:podfence-controller init:podfence-init
+prog_dir = $(word 1,$(subst :, ,$1))
+prog_bin = $(word 2,$(subst :, ,$1))
+PRESENT  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_dir,$p)/*.c),$p))
+BINS     := $(foreach p,$(PRESENT),$(BUILD)/$(call prog_bin,$p))
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libpodfence.a
+SKEL     := $(BUILD)/podfence.skel.h
+BPF_OBJ  := $(BUILD)/podfence.bpf.o
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+TEST_HELPERS := $(wildcard tests/helpers/*.c)
+
+.PHONY: all test test-unit test-bpf test-e2e bench clean demo
+all: $(LIB) $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(BENCHES)
+
+$(BPF_OBJ): bpf/podfence.bpf.c $(wildcard bpf/lib/*.h) abi/podfence_abi.h
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF     $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(if $(Q),@echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton $< name podfence > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c $(SKEL) $(wildcard abi/*.h lib/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(if $(Q),@echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+define PROGRAM_RULE
+$(BUILD)/$(call prog_bin,$1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(call prog_dir,$1)/*.c)) $(LIB)
+	$$(if $$(Q),@echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(CFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach p,$(PRESENT),$(eval $(call PROGRAM_RULE,$p)))
+
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPERS:%.c=$(BUILD)/%.o) $(LIB) $(SKEL)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -Itests/helpers $< $(TEST_HELPERS:%.c=$(BUILD)/%.o) $(LIB) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(LIB) $(SKEL)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BENCH   $@")
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lm
+
+test: all
+	$(Q)BUILD=$(BUILD) tests/run-all.sh all
+test-unit: all
+	$(Q)BUILD=$(BUILD) tests/run-all.sh unit
+test-bpf: all
+	$(Q)BUILD=$(BUILD) tests/run-all.sh bpf
+test-e2e: all
+	$(Q)BUILD=$(BUILD) tests/run-all.sh e2e
+bench: all
+	$(Q)for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+demo: all
+	$(Q)scripts/demo.sh
+clean:
+	rm -rf $(BUILD)

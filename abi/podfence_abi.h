@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Every struct shared by the eBPF datapath and user space: map keys and
+ * values, the verdict event, drop reasons. One header, so the two sides can
+ * never disagree about a layout. Explicit padding everywhere: the kernel
+ * compares hash and LPM keys byte by byte.
+ */
+#ifndef PODFENCE_ABI_H
+#define PODFENCE_ABI_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <assert.h>
+#define PF_STATIC_ASSERT(c, m) static_assert(c, m)
+#endif
+#ifndef PF_STATIC_ASSERT
+#define PF_STATIC_ASSERT(c, m)
+#endif
+
+/* Direction, always from the pod's point of view. */
+enum pf_dir {
+	PF_DIR_INGRESS = 0, /* sent to the pod: TC egress on the host veth */
+	PF_DIR_EGRESS = 1,  /* sent by the pod: TC ingress on the host veth */
+};
+
+enum pf_family {
+	PF_FAMILY_V4 = 4,
+	PF_FAMILY_V6 = 6,
+};
+
+/* A pod's state for one direction. */
+enum pf_isolation {
+	PF_ISO_UNKNOWN = 0,      /* no policy decision yet: the node's default mode */
+	PF_ISO_OPEN = 1,         /* no policy selects the pod for this direction */
+	PF_ISO_ISOLATED = 2,     /* only what the policy set's rules allow */
+};
+
+enum pf_mode {
+	PF_MODE_STANDARD = 0, /* allow until a policy arrives */
+	PF_MODE_STRICT = 1,   /* deny until a policy arrives */
+};
+
+enum pf_verdict {
+	PF_VERDICT_ALLOW = 0,
+	PF_VERDICT_DENY = 1,
+};
+
+/* Why a packet was let through or dropped; counted in pf_metrics. */
+enum pf_reason {
+	PF_REASON_CT_ESTABLISHED = 0, /* allowed: belongs to a tracked flow */
+	PF_REASON_POLICY_ALLOW,       /* allowed: a rule matched */
+	PF_REASON_NOT_ISOLATED,       /* allowed: no policy isolates the pod */
+	PF_REASON_MODE_DEFAULT_ALLOW, /* allowed: standard mode, no policy yet */
+	PF_REASON_NOT_IP,             /* allowed: ARP and other non-IP frames */
+	PF_REASON_ICMP6_ND,           /* allowed: IPv6 neighbour discovery */
+	PF_REASON_POLICY_DENY,        /* dropped: isolated and no rule matched */
+	PF_REASON_MODE_DEFAULT_DENY,  /* dropped: strict mode, no policy yet */
+	PF_REASON_MALFORMED,          /* dropped: IP header unusable */
+	PF_REASON__COUNT,
+};
+
+/* Layout of the pf_metrics per-CPU array: one counter per reason. */
+#define PF_METRICS_SLOTS PF_REASON__COUNT
+
+/* Flags of a flattened rule entry (pf_rule_val.flags). */
+#define PF_RULE_ALL_PORTS (1u << 0)   /* every protocol and port */
+#define PF_RULE_TCP_ALL   (1u << 1)   /* every TCP port */
+#define PF_RULE_UDP_ALL   (1u << 2)   /* every UDP port */
+#define PF_RULE_SCTP_ALL  (1u << 3)   /* every SCTP port */
+
+/* Port ranges are merged per protocol into disjoint intervals, sorted by
+ * (protocol << 16 | port), and stored PF_PORT_CHUNK at a time. */
+#define PF_PORT_CHUNK 32
+/* Longest chain of port chunks the datapath walks: 65536 ports per
+ * protocol, three protocols, at most half of them isolated intervals. */
+#define PF_PORT_CHUNKS_MAX (3 * 32768 / PF_PORT_CHUNK)
+
+/* pf_rules (LPM trie) and pf_hosts (hash): the flattened policy of one
+ * generation of one policy set, one direction. addr holds an IPv4 address in
+ * its first 4 bytes. The LPM prefix covers gen, dir_family and addr bits. */
+struct pf_rule_key {
+	__u32 prefixlen;  /* LPM only: 40 + CIDR prefix length */
+	__u32 gen;        /* big endian, so LPM matches it first */
+	__u8 dir_family;  /* (dir << 4) | family */
+	__u8 addr[16];
+	__u8 pad[3];      /* outside the prefix; always zero */
+};
+#define PF_RULE_KEY_PREFIX_BASE 40
+
+/* pf_hosts key: a single address (/32, /128), exact match. */
+struct pf_host_key {
+	__u32 gen;
+	__u8 dir_family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct pf_rule_val {
+	__u32 rule_id;    /* index of the flattened entry, for events and trace */
+	__u32 ports_id;   /* key into pf_ports; 0 when no ranges */
+	__u16 n_chunks;   /* how many pf_ports chunks ports_id has */
+	__u16 flags;      /* PF_RULE_* */
+};
+
+struct pf_port_key {
+	__u32 gen;
+	__u32 ports_id;
+	__u32 chunk;
+};
+
+/* Ranges are encoded as (proto << 16 | port), inclusive. */
+struct pf_port_range {
+	__u32 lo;
+	__u32 hi;
+};
+
+struct pf_port_chunk {
+	__u32 n;
+	__u32 pad;
+	struct pf_port_range r[PF_PORT_CHUNK];
+};
+
+/* pf_pods: host-side veth ifindex -> the pod's policy set. */
+struct pf_pod_val {
+	__u32 set_id;
+	__u32 pad;
+};
+
+/* pf_sets: policy set -> its current generation and isolation. Replacing
+ * this one value swaps rules and isolation for every pod of the set at once. */
+struct pf_set_val {
+	__u32 gen;
+	__u8 isolation[2]; /* indexed by enum pf_dir */
+	__u8 pad[2];
+};
+
+/* pf_config[0]: node-wide settings read on the new-flow path only. */
+struct pf_config {
+	__u32 mode;           /* enum pf_mode */
+	__u32 events_enabled; /* non-zero: verdicts of new flows go to pf_events */
+};
+
+/* pf_ct: connection tracking, keyed by flow from the pod's point of view so
+ * both directions of one flow share an entry, and scoped to the veth so one
+ * pod can never open a hole for another. */
+struct pf_ct_key {
+	__u32 ifindex;
+	__u8 proto;
+	__u8 family;
+	__u16 pod_port;  /* host order; ICMP echo: the identifier */
+	__u16 peer_port;
+	__u16 pad;
+	__u8 pod_addr[16];
+	__u8 peer_addr[16];
+};
+
+struct pf_ct_val {
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() */
+	__u64 created_ns;
+	__u8 origin;        /* enum pf_dir of the packet that opened the flow */
+	__u8 pad[7];
+};
+
+/* pf_frags: ports of a fragmented datagram, learned from its first fragment. */
+struct pf_frag_key {
+	__u32 id;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct pf_frag_val {
+	__u16 sport;
+	__u16 dport;
+	__u32 pad;
+};
+
+/* One verdict, sent through the pf_events ring buffer. */
+struct pf_event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__u32 set_id;
+	__u32 rule_id;    /* PF_RULE_NONE when no rule decided */
+	__u8 verdict;     /* enum pf_verdict */
+	__u8 dir;         /* enum pf_dir */
+	__u8 family;
+	__u8 proto;
+	__u16 sport;
+	__u16 dport;
+	__u8 reason;      /* enum pf_reason */
+	__u8 pad[3];
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+#define PF_RULE_NONE 0xffffffffu
+
+PF_STATIC_ASSERT(sizeof(struct pf_rule_key) == 28, "pf_rule_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_host_key) == 24, "pf_host_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 12, "pf_rule_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_port_chunk) == 8 + 8 * PF_PORT_CHUNK, "pf_port_chunk layout");
+PF_STATIC_ASSERT(sizeof(struct pf_ct_key) == 44, "pf_ct_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_ct_val) == 24, "pf_ct_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_frag_key) == 40, "pf_frag_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_event) == 64, "pf_event layout");
+
+/* Map sizes (user space may resize pf_ct before load). */
+#define PF_MAX_PODS       16384
+#define PF_MAX_SETS       16384
+#define PF_MAX_RULES      (1 << 20)
+#define PF_MAX_HOSTS      (1 << 20)
+#define PF_MAX_PORT_CHUNKS (1 << 18)
+#define PF_CT_DEFAULT_SIZE (1 << 18)
+#define PF_MAX_FRAGS      8192
+#define PF_EVENTS_BYTES   (1 << 20)
+
+#endif /* PODFENCE_ABI_H */

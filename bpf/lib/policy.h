@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The policy lookup. User space flattens a policy set's rules so that the
+ * longest matching prefix alone carries the union of every rule covering the
+ * peer address (except holes included): one exact-host lookup, else one LPM
+ * lookup, then a search of that entry's port intervals. */
+#ifndef PF_BPF_POLICY_H
+#define PF_BPF_POLICY_H
+
+struct pf_port_search {
+	__u32 gen;
+	__u32 ports_id;
+	__u32 key;   /* (proto << 16) | port */
+	__u32 found;
+};
+
+/* Binary search of one chunk of disjoint, sorted intervals. */
+static __always_inline int pf_chunk_has(const struct pf_port_chunk *c, __u32 key)
+{
+	__u32 lo = 0, hi = c->n, i;
+
+	if (hi > PF_PORT_CHUNK)
+		hi = PF_PORT_CHUNK;
+	for (i = 0; i < 6 && lo < hi; i++) {
+		__u32 mid = (lo + hi) >> 1;
+
+		if (c->r[mid & (PF_PORT_CHUNK - 1)].lo <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return 0;
+	return key <= c->r[(lo - 1) & (PF_PORT_CHUNK - 1)].hi;
+}
+
+/* bpf_loop callback: returns 1 to stop once the chunk that could hold the
+ * key has been searched. */
+static long pf_port_chunk_step(__u32 idx, void *ctx)
+{
+	struct pf_port_search *s = ctx;
+	struct pf_port_key k = { .gen = s->gen, .ports_id = s->ports_id, .chunk = idx };
+	struct pf_port_chunk *c = bpf_map_lookup_elem(&pf_ports, &k);
+	__u32 n;
+
+	if (!c)
+		return 1;
+	n = c->n;
+	if (!n || n > PF_PORT_CHUNK)
+		return 1;
+	if (s->key > c->r[(n - 1) & (PF_PORT_CHUNK - 1)].hi)
+		return 0; /* the key lies beyond this chunk */
+	s->found = pf_chunk_has(c, s->key);
+	return 1;
+}
+
+static __always_inline int pf_ports_allow(__u32 gen, const struct pf_rule_val *v,
+					  const struct pf_pkt *p)
+{
+	struct pf_port_search s;
+
+	if (v->flags & PF_RULE_ALL_PORTS)
+		return 1;
+	if ((p->proto == IPPROTO_TCP && (v->flags & PF_RULE_TCP_ALL)) ||
+	    (p->proto == IPPROTO_UDP && (v->flags & PF_RULE_UDP_ALL)) ||
+	    (p->proto == IPPROTO_SCTP && (v->flags & PF_RULE_SCTP_ALL)))
+		return 1;
+	if (!p->ports_known || !v->n_chunks ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && p->proto != IPPROTO_SCTP))
+		return 0;
+	s.gen = gen;
+	s.ports_id = v->ports_id;
+	s.key = ((__u32)p->proto << 16) | p->dport;
+	s.found = 0;
+	if (v->n_chunks == 1) {
+		pf_port_chunk_step(0, &s);
+		return s.found;
+	}
+	bpf_loop(v->n_chunks < PF_PORT_CHUNKS_MAX ? v->n_chunks : PF_PORT_CHUNKS_MAX,
+		 pf_port_chunk_step, &s, 0);
+	return s.found;
+}
+
+/* The flattened entry covering the peer address, or NULL. */
+static __always_inline struct pf_rule_val *pf_rule_lookup(__u32 gen, enum pf_dir dir,
+							  const struct pf_pkt *p)
+{
+	const __u8 *peer = dir == PF_DIR_EGRESS ? p->daddr : p->saddr;
+	struct pf_host_key hk = {};
+	struct pf_rule_key rk = {};
+	struct pf_rule_val *v;
+
+	hk.gen = gen;
+	hk.dir_family = (dir << 4) | p->family;
+	__builtin_memcpy(hk.addr, peer, 16);
+	v = bpf_map_lookup_elem(&pf_hosts, &hk);
+	if (v)
+		return v;
+	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + (p->family == PF_FAMILY_V4 ? 32 : 128);
+	rk.gen = bpf_htonl(gen);
+	rk.dir_family = hk.dir_family;
+	__builtin_memcpy(rk.addr, peer, 16);
+	return bpf_map_lookup_elem(&pf_rules, &rk);
+}
+
+#endif
