@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Writing a compiled policy set into the maps under a fresh generation and
+ * swapping it in with one update. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "datapath_internal.h"
+#include "log.h"
+
+static bool pf_is_host(const struct pf_cidr *c)
+{
+	return c->len == pf_cidr_max_len(c->family);
+}
+
+static void pf_host_key_fill(struct pf_host_key *k, uint32_t gen, int dir,
+			     const struct pf_cidr *c)
+{
+	memset(k, 0, sizeof(*k));
+	k->gen = gen;
+	k->dir_family = (uint8_t)(dir << 4 | c->family);
+	memcpy(k->addr, c->addr, 16);
+}
+
+static void pf_rule_key_fill(struct pf_rule_key *k, uint32_t gen, int dir,
+			     const struct pf_cidr *c)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = PF_RULE_KEY_PREFIX_BASE + c->len;
+	k->gen = htonl(gen);
+	k->dir_family = (uint8_t)(dir << 4 | c->family);
+	memcpy(k->addr, c->addr, 16);
+}
+
+/* Deletes the keys a compiled set wrote under gen (missing keys are fine). */
+static void pf_gen_purge_compiled(struct pf_datapath *dp, uint32_t gen,
+				  const struct pf_compiled *c)
+{
+	for (int d = 0; d < 2; d++) {
+		for (size_t i = 0; i < c->dir[d].n; i++) {
+			const struct pf_cidr *p = &c->dir[d].entries[i].prefix;
+
+			if (pf_is_host(p)) {
+				struct pf_host_key hk;
+
+				pf_host_key_fill(&hk, gen, d, p);
+				bpf_map_delete_elem(dp->map_fd[PF_MAP_HOSTS], &hk);
+			} else {
+				struct pf_rule_key rk;
+
+				pf_rule_key_fill(&rk, gen, d, p);
+				bpf_map_delete_elem(dp->map_fd[PF_MAP_RULES], &rk);
+			}
+		}
+	}
+	for (uint32_t ps = 0; ps < c->n_portsets; ps++) {
+		for (uint32_t ch = 0; ch < pf_portset_chunks(&c->portsets[ps]); ch++) {
+			struct pf_port_key pk = { .gen = gen, .ports_id = ps, .chunk = ch };
+
+			bpf_map_delete_elem(dp->map_fd[PF_MAP_PORTS], &pk);
+		}
+	}
+}
+
+/* Deletes from one map every key whose generation is gen. Keys are gathered
+ * first: deleting during a get_next_key walk would restart the walk. */
+static int pf_purge_map_scan(int fd, size_t key_size, uint32_t (*gen_of)(const void *),
+			     uint32_t gen)
+{
+	uint8_t *keys = NULL, prev[64], cur[64];
+	size_t n = 0, cap = 0;
+	bool have_prev = false;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, have_prev ? prev : NULL, cur)) {
+		if (gen_of(cur) == gen) {
+			if (n == cap) {
+				uint8_t *nk = realloc(keys, (cap = cap ? cap * 2 : 64) * key_size);
+
+				if (!nk) {
+					err = -ENOMEM;
+					break;
+				}
+				keys = nk;
+			}
+			memcpy(keys + n++ * key_size, cur, key_size);
+		}
+		memcpy(prev, cur, key_size);
+		have_prev = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	free(keys);
+	return err;
+}
+
+static uint32_t pf_host_key_gen(const void *k)
+{
+	return ((const struct pf_host_key *)k)->gen;
+}
+
+static uint32_t pf_rule_key_gen(const void *k)
+{
+	return ntohl(((const struct pf_rule_key *)k)->gen);
+}
+
+static uint32_t pf_port_key_gen(const void *k)
+{
+	return ((const struct pf_port_key *)k)->gen;
+}
+
+int pf_gen_purge_scan(struct pf_datapath *dp, uint32_t gen)
+{
+	int err = pf_purge_map_scan(dp->map_fd[PF_MAP_HOSTS], sizeof(struct pf_host_key),
+				    pf_host_key_gen, gen);
+
+	if (!err)
+		err = pf_purge_map_scan(dp->map_fd[PF_MAP_RULES], sizeof(struct pf_rule_key),
+					pf_rule_key_gen, gen);
+	if (!err)
+		err = pf_purge_map_scan(dp->map_fd[PF_MAP_PORTS], sizeof(struct pf_port_key),
+					pf_port_key_gen, gen);
+	return err;
+}
+
+static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_compiled *c)
+{
+	struct pf_port_chunk chunk;
+
+	for (uint32_t ps = 0; ps < c->n_portsets; ps++) {
+		const struct pf_portset *set = &c->portsets[ps];
+
+		for (uint32_t ch = 0; ch < pf_portset_chunks(set); ch++) {
+			struct pf_port_key pk = { .gen = gen, .ports_id = ps, .chunk = ch };
+			size_t first = (size_t)ch * PF_PORT_CHUNK, n = set->n - first;
+
+			memset(&chunk, 0, sizeof(chunk));
+			chunk.n = n > PF_PORT_CHUNK ? PF_PORT_CHUNK : (uint32_t)n;
+			memcpy(chunk.r, set->r + first, chunk.n * sizeof(chunk.r[0]));
+			if (bpf_map_update_elem(dp->map_fd[PF_MAP_PORTS], &pk, &chunk, BPF_ANY))
+				return -errno;
+		}
+	}
+	for (int d = 0; d < 2; d++) {
+		for (size_t i = 0; i < c->dir[d].n; i++) {
+			const struct pf_flat_entry *e = &c->dir[d].entries[i];
+			const struct pf_portset *set = &c->portsets[e->portset];
+			struct pf_rule_val v = {
+				.rule_id = (uint32_t)i,
+				.ports_id = e->portset,
+				.n_chunks = (uint16_t)pf_portset_chunks(set),
+				.flags = set->flags,
+			};
+			int r;
+
+			if (pf_is_host(&e->prefix)) {
+				struct pf_host_key hk;
+
+				pf_host_key_fill(&hk, gen, d, &e->prefix);
+				r = bpf_map_update_elem(dp->map_fd[PF_MAP_HOSTS], &hk, &v, BPF_ANY);
+			} else {
+				struct pf_rule_key rk;
+
+				pf_rule_key_fill(&rk, gen, d, &e->prefix);
+				r = bpf_map_update_elem(dp->map_fd[PF_MAP_RULES], &rk, &v, BPF_ANY);
+			}
+			if (r)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+static struct pf_set_record *pf_set_record_get(struct pf_datapath *dp, uint32_t set_id,
+					       bool create)
+{
+	struct pf_set_record *grown;
+
+	for (size_t i = 0; i < dp->n_sets; i++)
+		if (dp->sets[i].set_id == set_id)
+			return &dp->sets[i];
+	if (!create)
+		return NULL;
+	grown = realloc(dp->sets, (dp->n_sets + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	dp->sets = grown;
+	memset(&dp->sets[dp->n_sets], 0, sizeof(*grown));
+	dp->sets[dp->n_sets].set_id = set_id;
+	return &dp->sets[dp->n_sets++];
+}
+
+/* Removes the generation a set used before, from what we wrote or by scan. */
+static void pf_gen_retire(struct pf_datapath *dp, struct pf_set_record *rec, uint32_t old_gen)
+{
+	int err = 0;
+
+	if (rec && rec->known && rec->gen == old_gen)
+		pf_gen_purge_compiled(dp, old_gen, &rec->compiled);
+	else
+		err = pf_gen_purge_scan(dp, old_gen);
+	if (err)
+		pf_warn("remove generation %u of the rule maps: %s (left for the next scan)",
+			old_gen, strerror(-err));
+}
+
+static int pf_compiled_clone(struct pf_compiled *dst, const struct pf_compiled *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->portsets = calloc(src->n_portsets + 1, sizeof(*dst->portsets));
+	if (!dst->portsets)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_portsets; i++, dst->n_portsets++)
+		if (pf_portset_copy(&dst->portsets[i], &src->portsets[i]))
+			goto nomem;
+	for (int d = 0; d < 2; d++) {
+		const struct pf_compiled_dir *sd = &src->dir[d];
+		struct pf_compiled_dir *dd = &dst->dir[d];
+
+		dd->isolation = sd->isolation;
+		dd->entries = calloc(sd->n + 1, sizeof(*dd->entries));
+		if (!dd->entries)
+			goto nomem;
+		for (size_t i = 0; i < sd->n; i++, dd->n++) {
+			dd->entries[i] = sd->entries[i];
+			dd->entries[i].sources = malloc(sd->entries[i].n_sources *
+							sizeof(uint32_t) + 1);
+			if (!dd->entries[i].sources)
+				goto nomem;
+			memcpy(dd->entries[i].sources, sd->entries[i].sources,
+			       sd->entries[i].n_sources * sizeof(uint32_t));
+		}
+	}
+	return 0;
+nomem:
+	pf_compiled_free(dst);
+	return -ENOMEM;
+}
+
+int pf_policy_set_apply(struct pf_datapath *dp, uint32_t set_id, const struct pf_compiled *c)
+{
+	struct pf_set_val old, v = { .gen = dp->next_gen++ };
+	struct pf_set_record *rec;
+	bool had_old;
+	int err;
+
+	v.isolation[PF_DIR_INGRESS] = c->dir[PF_DIR_INGRESS].isolation;
+	v.isolation[PF_DIR_EGRESS] = c->dir[PF_DIR_EGRESS].isolation;
+	had_old = !bpf_map_lookup_elem(dp->map_fd[PF_MAP_SETS], &set_id, &old);
+
+	err = pf_gen_write(dp, v.gen, c);
+	if (err) {
+		pf_err("write rules of policy set %u (generation %u): %s; the previous rules "
+		       "stay in force", set_id, v.gen, strerror(-err));
+		pf_gen_purge_compiled(dp, v.gen, c);
+		return err;
+	}
+	/* The swap: one value replaced, seen whole by every packet. */
+	if (bpf_map_update_elem(dp->map_fd[PF_MAP_SETS], &set_id, &v, BPF_ANY)) {
+		err = -errno;
+		pf_err("swap policy set %u to generation %u: %s; the previous rules stay in force",
+		       set_id, v.gen, strerror(errno));
+		pf_gen_purge_compiled(dp, v.gen, c);
+		return err;
+	}
+	rec = pf_set_record_get(dp, set_id, true);
+	if (had_old)
+		pf_gen_retire(dp, rec, old.gen);
+	if (rec) {
+		pf_compiled_free(&rec->compiled);
+		rec->gen = v.gen;
+		rec->known = !pf_compiled_clone(&rec->compiled, c);
+	}
+	return pf_ct_revalidate(dp, set_id, c);
+}
+
+int pf_policy_set_delete(struct pf_datapath *dp, uint32_t set_id)
+{
+	struct pf_set_record *rec = pf_set_record_get(dp, set_id, false);
+	struct pf_set_val old;
+
+	if (bpf_map_lookup_elem(dp->map_fd[PF_MAP_SETS], &set_id, &old))
+		return 0;
+	if (bpf_map_delete_elem(dp->map_fd[PF_MAP_SETS], &set_id) && errno != ENOENT) {
+		int err = -errno;
+
+		pf_err("delete policy set %u: %s", set_id, strerror(errno));
+		return err;
+	}
+	pf_gen_retire(dp, rec, old.gen);
+	if (rec) {
+		pf_compiled_free(&rec->compiled);
+		rec->known = false;
+	}
+	return 0;
+}
