@@ -33,6 +33,7 @@ BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 
+.SECONDARY:
 .PHONY: all test test-unit test-bpf test-e2e bench clean demo
 all: $(LIB) $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(BENCHES)
 

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -52,6 +53,16 @@ int pf_test_netns(int n, int *out)
 }
 
 static int pf_test_seq;
+static char pf_test_live_root[128];
+
+/* A test killed mid-run (a timeout, ^C) still leaves no pins behind. */
+static void pf_test_on_signal(int sig)
+{
+	if (pf_test_live_root[0])
+		pf_datapath_unpin(pf_test_live_root);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 struct pf_datapath *pf_test_datapath(uint32_t mode, bool events)
 {
@@ -62,6 +73,9 @@ struct pf_datapath *pf_test_datapath(uint32_t mode, bool events)
 
 	snprintf(root, sizeof(root), "/sys/fs/bpf/podfence-test-%d-%d", getpid(), pf_test_seq++);
 	pf_datapath_unpin(root);
+	snprintf(pf_test_live_root, sizeof(pf_test_live_root), "%s", root);
+	signal(SIGTERM, pf_test_on_signal);
+	signal(SIGINT, pf_test_on_signal);
 	assert_int_equal(pf_datapath_open(&o, &dp, &adopted), 0);
 	assert_false(adopted);
 	return dp;
@@ -76,6 +90,7 @@ void pf_test_datapath_destroy(struct pf_datapath *dp)
 	snprintf(root, sizeof(root), "%s", pf_datapath_root(dp));
 	pf_datapath_close(dp);
 	assert_int_equal(pf_datapath_unpin(root), 0);
+	pf_test_live_root[0] = 0;
 }
 
 void pf_test_apply_json(struct pf_datapath *dp, uint32_t set_id, const char *json)

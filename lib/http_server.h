@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HTTP with JSON bodies, served by libmicrohttpd and requested with libcurl:
- * local RPC on root-only unix sockets (mode 0600) and read-only endpoints
- * (metrics, health, introspection) on loopback TCP. */
-#ifndef PF_HTTP_UNIX_H
-#define PF_HTTP_UNIX_H
+/* HTTP with JSON bodies, served by libmicrohttpd: local RPC on root-only
+ * unix sockets (mode 0600) and read-only endpoints (metrics, health,
+ * introspection) on loopback TCP. The client side is http_client.h. */
+#ifndef PF_HTTP_SERVER_H
+#define PF_HTTP_SERVER_H
 
 #include <stddef.h>
 
@@ -30,12 +30,5 @@ struct pf_http_server *pf_http_serve_unix(const char *path, pf_http_handler h,
 struct pf_http_server *pf_http_serve_tcp(const char *bind_addr, pf_http_handler h,
 					 void *ctx, int *err);
 void pf_http_stop(struct pf_http_server *srv);
-
-/* One request over a unix socket. Returns 0 with *status and *reply
- * (malloc'd, caller frees) set, or -errno when the socket could not be
- * reached or the transfer failed (errmsg, if not NULL, says why). */
-int pf_http_unix_request(const char *path, const char *method, const char *url_path,
-			 const char *body, long timeout_ms, long *status, char **reply,
-			 char *errmsg, size_t errmsg_len);
 
 #endif
