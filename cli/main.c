@@ -104,8 +104,10 @@ static int cli_libbpf_print(enum libbpf_print_level level, const char *fmt, va_l
 }
 
 /* Global options may stand anywhere ("ebpf dump-maps pf_rules -o json"):
- * they are taken out, and what is left is the command. */
-static int cli_global_opts(int argc, char **argv, struct cli_ctx *ctx, int *rest_argc)
+ * they are taken out, and what is left is the command. -h or --help
+ * anywhere prints the usage: *help is set and nothing runs. */
+static int cli_global_opts(int argc, char **argv, struct cli_ctx *ctx, int *rest_argc,
+			   bool *help)
 {
 	int n = 0;
 
@@ -113,7 +115,7 @@ static int cli_global_opts(int argc, char **argv, struct cli_ctx *ctx, int *rest
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			argv[n++] = "help";
+			*help = true;
 		} else if (!strcmp(a, "--pin-root") || !strcmp(a, "-o")) {
 			if (i + 1 == argc)
 				return cli_usage_error("%s needs a value", a);
@@ -142,14 +144,19 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	struct cli_ctx ctx = { .pin_root = PF_DEFAULT_PIN_ROOT };
+	bool help = false;
 	int n = 0, rc;
 
 	pf_log_open(CLI_NAME, NULL, 0);
 	pf_log_set_level(PF_LOG_WARN);
 	libbpf_set_print(cli_libbpf_print);
-	rc = cli_global_opts(argc, argv, &ctx, &n);
+	rc = cli_global_opts(argc, argv, &ctx, &n, &help);
 	if (rc)
 		return rc;
+	if (help) {
+		cli_usage(stdout);
+		return 0;
+	}
 	rc = cli_dispatch(groups, "", &ctx, n, argv);
 	if (fflush(stdout) || ferror(stdout))
 		rc = cli_fail("write to standard output failed");
