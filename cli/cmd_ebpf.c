@@ -89,7 +89,7 @@ static json_t *prog_attachments(uint32_t prog_id, const struct ifindex_list *pod
 		for (int d = 0; d < 2; d++) {
 			uint32_t id;
 
-			if (tc_prog_id((int)pods->v[i], d, &id) || id != prog_id)
+			if (pf_datapath_attached_prog((int)pods->v[i], d, &id) || id != prog_id)
 				continue;
 			json_array_append_new(out, json_pack("{s:I, s:s?, s:s}", "ifindex",
 							     (json_int_t)pods->v[i], "ifname",

@@ -23,8 +23,4 @@ const char *tc_hook_name(enum pf_dir dir);
 const char *tc_attach_state(int ifindex, enum pf_dir dir, uint32_t pinned_prog_id, char *buf,
 			    size_t len);
 
-/* The id of the program at dir's filter on ifindex: 0, or -errno
- * (-ENOENT: nothing there). */
-int tc_prog_id(int ifindex, enum pf_dir dir, uint32_t *prog_id);
-
 #endif

@@ -61,6 +61,11 @@ int pf_datapath_configure(struct pf_datapath *dp, uint32_t mode, bool events);
 /* TC ingress gets pf_from_pod, TC egress gets pf_to_pod (clsact). */
 int pf_datapath_attach(struct pf_datapath *dp, int ifindex);
 int pf_datapath_detach(struct pf_datapath *dp, int ifindex);
+/* The id of the program podfence's filter runs on ifindex for dir (TC egress
+ * for PF_DIR_INGRESS, TC ingress for PF_DIR_EGRESS). Returns 0, -ENOENT when
+ * no podfence filter is there, -EINVAL when the veth has no clsact at all,
+ * -ENODEV when there is no such interface. */
+int pf_datapath_attached_prog(int ifindex, enum pf_dir dir, uint32_t *prog_id);
 
 /* Binds a pod veth to a policy set; unbinding also forgets its flows. */
 int pf_datapath_pod_bind(struct pf_datapath *dp, int ifindex, uint32_t set_id);

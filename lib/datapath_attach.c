@@ -74,6 +74,18 @@ int pf_datapath_detach(struct pf_datapath *dp, int ifindex)
 	return ret;
 }
 
+int pf_datapath_attached_prog(int ifindex, enum pf_dir dir, uint32_t *prog_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = pf_tc_point[dir & 1]);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PF_TC_HANDLE, .priority = PF_TC_PRIORITY);
+	int err = bpf_tc_query(&hook, &opts);
+
+	if (err)
+		return err;
+	*prog_id = opts.prog_id;
+	return 0;
+}
+
 int pf_datapath_pod_bind(struct pf_datapath *dp, int ifindex, uint32_t set_id)
 {
 	struct pf_pod_val v = { .set_id = set_id };
