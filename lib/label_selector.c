@@ -1,58 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s_names.h"
 #include "label_selector.h"
-
-/* [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 characters: the
- * shape of a label value and of a key's name part (IsQualifiedName). */
-static bool pf_label_name_ok(const char *s, size_t len)
-{
-	if (!len || len > 63 || !isalnum((unsigned char)s[0]) ||
-	    !isalnum((unsigned char)s[len - 1]))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
-			return false;
-	return true;
-}
-
-/* A DNS-1123 subdomain: lower case alphanumerics, '-' and '.', each label
- * starting and ending alphanumeric, at most 253 characters. */
-static bool pf_dns_subdomain_ok(const char *s, size_t len)
-{
-	size_t start = 0;
-
-	if (!len || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.') {
-			if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-			    s[i] != '-')
-				return false;
-			continue;
-		}
-		if (i == start || s[start] == '-' || s[i - 1] == '-')
-			return false;
-		start = i + 1;
-	}
-	return true;
-}
 
 int pf_label_key_check(const char *key, char *err, size_t err_len)
 {
 	const char *slash = strchr(key, '/');
 	const char *name = slash ? slash + 1 : key;
 
-	if (slash && !pf_dns_subdomain_ok(key, (size_t)(slash - key))) {
+	if (slash && !pf_k8s_dns_subdomain_ok(key, (size_t)(slash - key))) {
 		snprintf(err, err_len, "label key \"%s\": prefix must be a DNS subdomain "
 			 "(lower case alphanumerics, '-', '.')", key);
 		return -EINVAL;
 	}
-	if (!pf_label_name_ok(name, strlen(name))) {
+	if (!pf_k8s_label_name_ok(name, strlen(name))) {
 		snprintf(err, err_len, "label key \"%s\": name must be 1-63 characters of "
 			 "[A-Za-z0-9-_.], starting and ending alphanumeric", key);
 		return -EINVAL;
@@ -62,7 +27,7 @@ int pf_label_key_check(const char *key, char *err, size_t err_len)
 
 int pf_label_value_check(const char *value, char *err, size_t err_len)
 {
-	if (*value && !pf_label_name_ok(value, strlen(value))) {
+	if (*value && !pf_k8s_label_name_ok(value, strlen(value))) {
 		snprintf(err, err_len, "label value \"%s\" must be empty or 1-63 characters of "
 			 "[A-Za-z0-9-_.], starting and ending alphanumeric", value);
 		return -EINVAL;
@@ -432,6 +397,26 @@ json_t *pf_label_selector_to_json(const struct pf_label_selector *s)
 	else
 		json_decref(exprs);
 	return o;
+}
+
+int pf_label_selector_copy(struct pf_label_selector *dst, const struct pf_label_selector *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n; i++) {
+		const struct pf_sel_expr *x = &src->exprs[i];
+		struct pf_sel_expr y = { .key = strdup(x->key), .op = x->op,
+					 .from_match_labels = x->from_match_labels };
+		bool ok = y.key && (y.values = calloc(x->n_values + 1, sizeof(*y.values)));
+
+		for (size_t v = 0; ok && v < x->n_values; v++)
+			ok = (y.values[y.n_values++] = strdup(x->values[v])) != NULL;
+		if (!ok || pf_sel_add(dst, &y)) {
+			pf_sel_expr_free(&y);
+			pf_label_selector_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 void pf_label_selector_free(struct pf_label_selector *s)

@@ -69,6 +69,7 @@ static inline bool pf_label_selector_is_empty(const struct pf_label_selector *s)
 /* Writes the selector back in the form it was read (matchLabels and
  * matchExpressions). */
 json_t *pf_label_selector_to_json(const struct pf_label_selector *s);
+int pf_label_selector_copy(struct pf_label_selector *dst, const struct pf_label_selector *src);
 void pf_label_selector_free(struct pf_label_selector *s);
 
 #endif
