@@ -214,6 +214,29 @@ static void read_file_reports_a_missing_file(void **state)
 	pf_manifest_list_free(&l);
 }
 
+/* The CRD podfence ships (the test runs from the repository root). */
+static void the_policy_endpoint_crd_reads_as_one_object(void **state)
+{
+	struct pf_manifest_list l;
+	char err[512] = "";
+	json_t *spec, *v;
+
+	(void)state;
+	if (pf_manifest_read_file("deploy/crd-policyendpoints.yaml", &l, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(json_string_value(json_object_get(l.docs[0].obj, "kind")),
+			    "CustomResourceDefinition");
+	spec = json_object_get(l.docs[0].obj, "spec");
+	assert_string_equal(json_string_value(json_object_get(spec, "group")), "podfence.io");
+	v = json_array_get(json_object_get(spec, "versions"), 0);
+	assert_string_equal(json_string_value(json_object_get(v, "name")), "v1alpha1");
+	assert_true(json_is_true(json_object_get(v, "served")));
+	assert_non_null(json_object_get(json_object_get(json_object_get(v, "schema"),
+							"openAPIV3Schema"), "properties"));
+	pf_manifest_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +248,7 @@ int main(void)
 		cmocka_unit_test(syntax_errors_name_file_document_and_line),
 		cmocka_unit_test(a_billion_laughs_document_is_rejected),
 		cmocka_unit_test(read_file_reports_a_missing_file),
+		cmocka_unit_test(the_policy_endpoint_crd_reads_as_one_object),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
