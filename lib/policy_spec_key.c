@@ -21,7 +21,7 @@ static int pf_except_cmp(const void *a, const void *b)
 	return pf_cidr_cmp(a, b);
 }
 
-static int pf_rule_cmp(const void *a, const void *b)
+static int pf_peer_cmp(const void *a, const void *b)
 {
 	const struct pf_peer_rule *x = a, *y = b;
 	int d = pf_cidr_cmp(&x->cidr, &y->cidr);
@@ -33,22 +33,22 @@ static int pf_rule_cmp(const void *a, const void *b)
 	for (size_t i = 0; i < x->n_except; i++)
 		if ((d = pf_cidr_cmp(&x->except[i], &y->except[i])))
 			return d;
+	return 0;
+}
+
+/* Peer, then ports: a total order of canonical rules. */
+static int pf_rule_cmp(const struct pf_peer_rule *x, const struct pf_peer_rule *y)
+{
+	int d = pf_peer_cmp(x, y);
+
+	if (d)
+		return d;
 	if (x->n_ports != y->n_ports)
 		return x->n_ports < y->n_ports ? -1 : 1;
 	for (size_t i = 0; i < x->n_ports; i++)
 		if ((d = pf_port_cmp(&x->ports[i], &y->ports[i])))
 			return d;
 	return 0;
-}
-
-static bool pf_same_peer(const struct pf_peer_rule *x, const struct pf_peer_rule *y)
-{
-	if (pf_cidr_cmp(&x->cidr, &y->cidr) || x->n_except != y->n_except)
-		return false;
-	for (size_t i = 0; i < x->n_except; i++)
-		if (pf_cidr_cmp(&x->except[i], &y->except[i]))
-			return false;
-	return true;
 }
 
 static void pf_rule_ports_canonical(struct pf_peer_rule *r)
@@ -62,57 +62,55 @@ static void pf_rule_ports_canonical(struct pf_peer_rule *r)
 	r->n_ports = out;
 }
 
-/* Moves src's ports into dst (same peer); no ports means every port. */
+/* Moves src's ports into dst (same peer) and frees src; no ports means
+ * every port, which absorbs any list. */
 static int pf_rule_absorb(struct pf_peer_rule *dst, struct pf_peer_rule *src)
 {
 	struct pf_port_rule *p;
+	int e = 0;
 
 	if (!dst->n_ports || !src->n_ports) {
-		free(dst->ports);
-		dst->ports = NULL;
 		dst->n_ports = 0;
-		return 0;
+	} else if ((p = realloc(dst->ports, (dst->n_ports + src->n_ports) * sizeof(*p)))) {
+		memcpy(p + dst->n_ports, src->ports, src->n_ports * sizeof(*p));
+		dst->ports = p;
+		dst->n_ports += src->n_ports;
+	} else {
+		e = -ENOMEM;
 	}
-	p = realloc(dst->ports, (dst->n_ports + src->n_ports) * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	memcpy(p + dst->n_ports, src->ports, src->n_ports * sizeof(*p));
-	dst->ports = p;
-	dst->n_ports += src->n_ports;
-	pf_rule_ports_canonical(dst);
-	return 0;
+	free(src->except);
+	free(src->ports);
+	return e;
 }
 
 int pf_policy_spec_canonicalize(struct pf_policy_spec *spec)
 {
+	int e = 0;
+
 	for (int d = 0; d < 2; d++) {
 		struct pf_dir_policy *dp = &spec->dir[d];
 		size_t out = 0;
 
+		for (size_t i = 0; i < dp->n_rules; i++)
+			qsort(dp->rules[i].except, dp->rules[i].n_except, sizeof(struct pf_cidr),
+			      pf_except_cmp);
+		/* By peer only: rules of one peer merge into one, so after the
+		 * merge the order is total. */
+		qsort(dp->rules, dp->n_rules, sizeof(*dp->rules), pf_peer_cmp);
 		for (size_t i = 0; i < dp->n_rules; i++) {
-			struct pf_peer_rule *r = &dp->rules[i];
+			if (out && !pf_peer_cmp(&dp->rules[out - 1], &dp->rules[i])) {
+				int err = pf_rule_absorb(&dp->rules[out - 1], &dp->rules[i]);
 
-			qsort(r->except, r->n_except, sizeof(*r->except), pf_except_cmp);
-			pf_rule_ports_canonical(r);
-		}
-		qsort(dp->rules, dp->n_rules, sizeof(*dp->rules), pf_rule_cmp);
-		for (size_t i = 0; i < dp->n_rules; i++) {
-			struct pf_peer_rule *r = &dp->rules[i];
-
-			if (out && pf_same_peer(&dp->rules[out - 1], r)) {
-				int e = pf_rule_absorb(&dp->rules[out - 1], r);
-
-				if (e)
-					return e;
-				free(r->except);
-				free(r->ports);
+				e = e ? e : err;
 				continue;
 			}
-			dp->rules[out++] = *r;
+			dp->rules[out++] = dp->rules[i];
 		}
 		dp->n_rules = out;
+		for (size_t i = 0; i < dp->n_rules; i++)
+			pf_rule_ports_canonical(&dp->rules[i]);
 	}
-	return 0;
+	return e;
 }
 
 static uint64_t pf_fnv(uint64_t h, const void *data, size_t len)
