@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the readers of Kubernetes objects (k8s_objects.c,
- * k8s_netpol.c, policy_endpoint.c). Each writes an error that starts with
+ * k8s_netpol.c, policy_endpoint_json.c). Each writes an error that starts with
  * the field's path; pf_k8s_err_prefix puts the object in front at the end. */
 #ifndef PF_K8S_PARSE_H
 #define PF_K8S_PARSE_H
