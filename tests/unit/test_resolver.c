@@ -541,44 +541,6 @@ static void policy_endpoints_round_trip_and_carry_named_ports(void **state)
 	model_free(m);
 }
 
-static void bad_policy_endpoints_name_the_field(void **state)
-{
-	static const struct {
-		const char *spec, *error;
-	} bad[] = {
-		{ "{\"policyRef\":{\"name\":\"p\",\"namespace\":\"x\"},\"egress\":[{\"cidr\":"
-		  "\"0.0.0.0/0\",\"ports\":[{\"protocol\":\"TCP\",\"name\":\"http\"}]}]}",
-		  "PolicyEndpoint x/p: spec.egress[0].ports[0].name \"http\": egress named ports" },
-		{ "{\"policyRef\":{\"name\":\"p\",\"namespace\":\"x\"},\"ingress\":[{\"cidr\":"
-		  "\"10.0.0.0/8\",\"except\":[\"11.0.0.0/8\"]}]}",
-		  "spec.ingress[0].except[0] 11.0.0.0/8 is not strictly inside cidr 10.0.0.0/8" },
-		{ "{\"policyRef\":{\"name\":\"p\",\"namespace\":\"x\"},\"podSelectorEndpoints\":"
-		  "[{\"name\":\"a\",\"namespace\":\"x\",\"podIP\":\"nope\"}]}",
-		  "spec.podSelectorEndpoints[0].podIP: invalid address \"nope\"" },
-		{ "{\"policyRef\":{\"name\":\"p\",\"namespace\":\"x\"},\"podIsolation\":[\"Both\"]}",
-		  "spec.podIsolation[0] is not Ingress or Egress" },
-		{ "{}", "spec.policyRef needs name and namespace" },
-	};
-	char text[1024], err[512];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct pf_policy_endpoint pe;
-		json_t *o;
-
-		snprintf(text, sizeof(text), "{\"apiVersion\":\"podfence.io/v1alpha1\",\"kind\":"
-			 "\"PolicyEndpoint\",\"metadata\":{\"name\":\"p\",\"namespace\":\"x\"},"
-			 "\"spec\":%s}", bad[i].spec);
-		o = json_loads(text, 0, NULL);
-		assert_non_null(o);
-		err[0] = 0;
-		assert_int_equal(pf_policy_endpoint_from_json(o, &pe, err, sizeof(err)), -EINVAL);
-		if (!strstr(err, bad[i].error))
-			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].error);
-		json_decref(o);
-	}
-}
-
 static void pods_with_the_same_rules_share_a_key(void **state)
 {
 	struct model *m = two_namespaces();
@@ -626,7 +588,6 @@ int main(void)
 		cmocka_unit_test(pods_are_peers_by_every_address_they_have),
 		cmocka_unit_test(a_namespace_without_its_object_has_its_name_label),
 		cmocka_unit_test(policy_endpoints_round_trip_and_carry_named_ports),
-		cmocka_unit_test(bad_policy_endpoints_name_the_field),
 		cmocka_unit_test(pods_with_the_same_rules_share_a_key),
 	};
 
