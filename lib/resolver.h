@@ -41,4 +41,11 @@ int pf_resolve_pod_spec(const struct pf_policy_endpoint *const *pes, size_t n,
 			const char *ns, const char *name, bool pod_known,
 			struct pf_policy_spec *out, char *err, size_t err_len);
 
+/* The same, from the PolicyEndpoints held in the cache (an agent that watches
+ * PolicyEndpoints and its node's Pods); the pod is known when its Pod object
+ * is in the cache. */
+int pf_resolve_pod_spec_from_cache(const struct pf_k8s_cache *c, const char *ns,
+				   const char *name, struct pf_policy_spec *out, char *err,
+				   size_t err_len);
+
 #endif

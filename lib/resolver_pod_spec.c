@@ -99,3 +99,23 @@ int pf_resolve_pod_spec(const struct pf_policy_endpoint *const *pes, size_t n,
 	}
 	return e;
 }
+
+int pf_resolve_pod_spec_from_cache(const struct pf_k8s_cache *c, const char *ns,
+				   const char *name, struct pf_policy_spec *out, char *err,
+				   size_t err_len)
+{
+	size_t n = pf_k8s_cache_count(c, PF_K8S_POLICY_ENDPOINT);
+	const struct pf_policy_endpoint **pes = calloc(n + 1, sizeof(*pes));
+	int e;
+
+	if (!pes) {
+		snprintf(err, err_len, "policy set of pod %s/%s: out of memory", ns, name);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		pes[i] = pf_k8s_cache_at(c, PF_K8S_POLICY_ENDPOINT, i);
+	e = pf_resolve_pod_spec(pes, n, ns, name,
+				pf_k8s_cache_get(c, PF_K8S_POD, ns, name) != NULL, out, err, err_len);
+	free(pes);
+	return e;
+}

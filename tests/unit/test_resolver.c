@@ -541,6 +541,51 @@ static void policy_endpoints_round_trip_and_carry_named_ports(void **state)
 	model_free(m);
 }
 
+/* An agent in kube mode: PolicyEndpoints and Pods in its cache, no
+ * NetworkPolicy at all. */
+static void a_pod_spec_comes_from_policy_endpoints_in_the_cache(void **state)
+{
+	struct model *m = model_new(), *agent = model_new();
+	struct pf_policy_endpoint **pes;
+	struct pf_policy_spec want, got, other;
+	char err[512] = "";
+	size_t n;
+
+	(void)state;
+	ns(m, "x", "{}");
+	pod(m, "x/web", "{app: web}", "10.0.0.1", "[{name: http, containerPort: 8080}]");
+	pod(m, "x/db", "{app: db}", "10.0.0.2", NULL);
+	policy(m, "x", "web", "  podSelector: {matchLabels: {app: web}}\n"
+	       "  ingress: [{from: [{podSelector: {matchLabels: {app: db}}}], ports: [{port: http}]}]\n");
+	load(m);
+	spec_of(m, "x/web", &want);
+	pod(agent, "x/web", "{app: web}", "10.0.0.1", NULL);
+	load(agent);
+	assert_int_equal(pf_policy_endpoints_build(&m->c, &pes, &n, err, sizeof(err)), 0);
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = pf_policy_endpoint_to_json(pes[i]);
+
+		if (pf_k8s_cache_apply(&agent->c, j, NULL, err, sizeof(err)))
+			fail_msg("%s", err);
+		json_decref(j);
+	}
+	assert_int_equal(pf_resolve_pod_spec_from_cache(&agent->c, "x", "web", &got, err,
+							sizeof(err)), 0);
+	assert_true(pf_policy_spec_equal(&want, &got));
+	assert_true(allows(&got, IN, "10.0.0.2", TCP, 8080));
+	assert_false(allows(&got, IN, "10.0.0.2", TCP, 80));
+	/* A pod the agent has no Pod object for: left to the mode. */
+	assert_int_equal(pf_resolve_pod_spec_from_cache(&agent->c, "x", "db", &other, err,
+							sizeof(err)), 0);
+	assert_int_equal(other.dir[IN].isolation, PF_ISO_UNKNOWN);
+	pf_policy_spec_free(&want);
+	pf_policy_spec_free(&got);
+	pf_policy_spec_free(&other);
+	pf_policy_endpoints_free(pes, n);
+	model_free(m);
+	model_free(agent);
+}
+
 static void pods_with_the_same_rules_share_a_key(void **state)
 {
 	struct model *m = two_namespaces();
@@ -588,6 +633,7 @@ int main(void)
 		cmocka_unit_test(pods_are_peers_by_every_address_they_have),
 		cmocka_unit_test(a_namespace_without_its_object_has_its_name_label),
 		cmocka_unit_test(policy_endpoints_round_trip_and_carry_named_ports),
+		cmocka_unit_test(a_pod_spec_comes_from_policy_endpoints_in_the_cache),
 		cmocka_unit_test(pods_with_the_same_rules_share_a_key),
 	};
 
