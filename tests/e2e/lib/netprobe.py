@@ -5,11 +5,17 @@
   netprobe.py probe tcp|udp HOST PORT [--timeout S]
                                          exit 0 when connected (TCP) or when
                                          the echo came back (UDP), 1 when not
+  netprobe.py batch                      reads "ID tcp|udp HOST PORT TIMEOUT"
+                                         lines, probes each in its own thread,
+                                         answers "ID 1" or "ID 0" per line: one
+                                         long-lived prober per namespace, so a
+                                         truth table costs no process start
 """
 import argparse
 import selectors
 import socket
 import sys
+import threading
 
 
 def serve(ports):
@@ -79,6 +85,22 @@ def probe(proto, host, port, timeout):
             return False
 
 
+def batch():
+    lock = threading.Lock()
+
+    def one(line):
+        ident, proto, host, port, timeout = line.split()
+        ok = probe(proto, host, int(port), float(timeout))
+        with lock:
+            sys.stdout.write(f"{ident} {1 if ok else 0}\n")
+            sys.stdout.flush()
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            threading.Thread(target=one, args=(line,), daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -89,9 +111,13 @@ def main():
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--timeout", type=float, default=1.0)
+    sub.add_parser("batch")
     a = ap.parse_args()
     if a.cmd == "serve":
         serve(a.ports)
+    if a.cmd == "batch":
+        batch()
+        return
     sys.exit(0 if probe(a.proto, a.host, a.port, a.timeout) else 1)
 
 
