@@ -15,6 +15,9 @@
 #include "http_server.h"
 #include "log.h"
 
+/* Largest oversize body read (and dropped) so the 413 reaches the client. */
+#define PF_HTTP_DRAIN_MAX (1024 * 1024)
+
 struct pf_http_server {
 	struct MHD_Daemon *daemon;
 	pf_http_handler handler;
@@ -113,8 +116,11 @@ static enum MHD_Result pf_http_access(void *cls, struct MHD_Connection *conn, co
 		const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							       MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		/* Refuse a declared oversize body before reading any of it. */
-		if (clen && strtoull(clen, NULL, 10) > PF_HTTP_MAX_BODY)
+		/* An oversize body is normally read and dropped before the 413
+		 * goes out: a reply sent while the client is still writing
+		 * makes the close reset the connection, and the client sees a
+		 * send error instead of the 413. Absurd sizes are cut short. */
+		if (clen && strtoull(clen, NULL, 10) > PF_HTTP_DRAIN_MAX)
 			return pf_http_too_big(conn);
 		req = calloc(1, sizeof(*req));
 		if (!req)
@@ -127,7 +133,7 @@ static enum MHD_Result pf_http_access(void *cls, struct MHD_Connection *conn, co
 
 		*upload_data_size = 0;
 		if (req->too_big || req->len + n > PF_HTTP_MAX_BODY) {
-			req->too_big = true; /* chunked: read and drop the rest */
+			req->too_big = true; /* read and drop the rest */
 			return MHD_YES;
 		}
 		char *grown = realloc(req->body, req->len + n + 1);
