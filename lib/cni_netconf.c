@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,13 +141,12 @@ static int parse_cni_args(const char *args, struct pf_cni_env *env, struct pf_cn
 	return 0;
 }
 
-int pf_cni_env_parse(char *const *envp, struct pf_cni_env *env, struct pf_cni_error *e)
+static int env_parse(char *const *envp, struct pf_cni_env *env, struct pf_cni_error *e)
 {
 	const char *cmd = env_get(envp, "CNI_COMMAND"), *v;
 	bool needs_attachment, needs_netns;
 	size_t i;
 
-	memset(env, 0, sizeof(*env));
 	if (!cmd || !*cmd)
 		return pf_cni_fail(e, PF_CNI_ERR_ENV, "CNI_COMMAND is not set");
 	for (i = 0; i < PF_CNI_N_CMDS; i++)
@@ -201,6 +201,16 @@ int pf_cni_env_parse(char *const *envp, struct pf_cni_env *env, struct pf_cni_er
 		strcpy(env->pod_namespace, "default");
 	if (!env->pod_name[0])
 		strcpy(env->pod_name, env->container_id);
+	return 0;
+}
+
+int pf_cni_env_parse(char *const *envp, struct pf_cni_env *env, struct pf_cni_error *e)
+{
+	memset(env, 0, sizeof(*env));
+	if (env_parse(envp, env, e)) {
+		memset(env, 0, sizeof(*env)); /* no half-read attachment */
+		return -1;
+	}
 	return 0;
 }
 
@@ -329,20 +339,28 @@ static int parse_mtu(json_t *root, struct pf_cni_netconf *conf, struct pf_cni_er
 	return 0;
 }
 
-static int parse_log_level(json_t *root, struct pf_cni_netconf *conf, struct pf_cni_error *e)
+/* The pf_log_level of a name, or -1. */
+static int log_level_index(const char *name)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcasecmp(name, names[i]))
+			return i;
+	return -1;
+}
+
+static int parse_log_level(json_t *root, struct pf_cni_netconf *conf, struct pf_cni_error *e)
+{
 	char buf[16];
 	int rc = conf_string(root, "logLevel", false, buf, sizeof(buf), e);
 
 	conf->log_level = PF_LOG_INFO;
 	if (rc)
 		return rc < 0 ? rc : 0;
-	for (int i = 0; i < 4; i++)
-		if (!strcasecmp(buf, names[i])) {
-			conf->log_level = i;
-			return 0;
-		}
+	conf->log_level = log_level_index(buf);
+	if (conf->log_level >= 0)
+		return 0;
 	return pf_cni_fail(e, PF_CNI_ERR_CONFIG,
 			   "network configuration: \"logLevel\" (\"%s\") is not one of debug, info, warn, error",
 			   buf);
@@ -469,6 +487,21 @@ void pf_cni_netconf_free(struct pf_cni_netconf *conf)
 	free(conf->valid);
 	conf->valid = NULL;
 	conf->n_valid = 0;
+}
+
+bool pf_cni_request_log(const char *text, size_t len, char *path, size_t path_len, int *level)
+{
+	json_t *root = len ? json_loadb(text, len, 0, NULL) : NULL;
+	const char *file = json_string_value(json_object_get(root, "logFile"));
+	const char *name = json_string_value(json_object_get(root, "logLevel"));
+	bool ok = json_is_object(root);
+
+	if (!file || file[0] != '/' || strlen(file) >= path_len)
+		file = PF_CNI_DEFAULT_LOG_FILE;
+	snprintf(path, path_len, "%s", file);
+	*level = name && log_level_index(name) >= 0 ? log_level_index(name) : PF_LOG_INFO;
+	json_decref(root);
+	return ok;
 }
 
 const char *pf_cni_request_version(const char *text, size_t len)

@@ -65,7 +65,8 @@ struct pf_cni_env {
 };
 
 /* Reads the CNI_* variables from envp (a NULL-terminated "NAME=value"
- * array, such as environ) and checks the ones the command requires. */
+ * array, such as environ) and checks the ones the command requires. On
+ * failure env is all zero. */
 int pf_cni_env_parse(char *const *envp, struct pf_cni_env *env, struct pf_cni_error *e);
 
 /* One entry of cni.dev/valid-attachments (GC). */
@@ -95,6 +96,13 @@ struct pf_cni_netconf {
 int pf_cni_netconf_parse(const char *text, size_t len, enum pf_cni_cmd cmd,
 			 struct pf_cni_netconf *conf, struct pf_cni_error *e);
 void pf_cni_netconf_free(struct pf_cni_netconf *conf);
+
+/* Where a call's log goes, read leniently from stdin whatever the outcome
+ * of the full parse (so calls with a bad field are logged too): "logFile"
+ * when it is an absolute path that fits, else the default; "logLevel" when
+ * it is known, else info. False when the text is not a JSON object: the
+ * log then goes to stderr. */
+bool pf_cni_request_log(const char *text, size_t len, char *path, size_t path_len, int *level);
 
 /* The cniVersion a VERSION request asks about, when its stdin carries one
  * this plugin supports; else PF_CNI_LATEST_VERSION. Never fails. */

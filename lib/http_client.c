@@ -55,17 +55,24 @@ static size_t pf_http_collect(char *ptr, size_t size, size_t nmemb, void *userda
 	return n;
 }
 
-/* What errno best describes a failed transfer: the socket's own errno when
- * curl recorded one (ENOENT: no socket file, ECONNREFUSED: nobody listens,
- * EACCES: not root), else the curl error class. */
-static int pf_http_errno(CURL *c, CURLcode rc)
+/* The socket's own errno when curl recorded one (ENOENT: no socket file,
+ * ECONNREFUSED: nobody listens, EACCES: not root), else 0. */
+static int pf_http_os_errno(CURL *c)
 {
 	long os_errno = 0;
 
+	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK || os_errno <= 0)
+		return 0;
+	return (int)os_errno;
+}
+
+/* What errno best describes a failed transfer. */
+static int pf_http_errno(CURL *c, CURLcode rc)
+{
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return -ETIMEDOUT;
-	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0)
-		return -(int)os_errno;
+	if (pf_http_os_errno(c))
+		return -pf_http_os_errno(c);
 	if (rc == CURLE_OUT_OF_MEMORY)
 		return -ENOMEM;
 	if (rc == CURLE_COULDNT_CONNECT)
@@ -144,6 +151,10 @@ int pf_http_unix_request(const char *path, const char *method, const char *url_p
 			if (buf.too_big)
 				snprintf(errmsg, errmsg_len, "%s %s on %s: reply larger than %u bytes",
 					 method, url_path, path, PF_HTTP_REPLY_MAX);
+			else if (rc != CURLE_OPERATION_TIMEDOUT && pf_http_os_errno(c))
+				/* curl's own text speaks of "localhost port 80". */
+				snprintf(errmsg, errmsg_len, "%s %s on %s: %s", method, url_path,
+					 path, strerror(pf_http_os_errno(c)));
 			else
 				snprintf(errmsg, errmsg_len, "%s %s on %s: %s", method, url_path,
 					 path, curl_err[0] ? curl_err : curl_easy_strerror(rc));

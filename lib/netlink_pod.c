@@ -58,7 +58,10 @@ const char *pf_ip_str(const struct pf_ip *ip, char *buf, size_t len)
 	char a[INET6_ADDRSTRLEN] = "?";
 
 	inet_ntop(ip->family, ip->addr, a, sizeof(a));
-	snprintf(buf, len, "%s/%d", a, ip->prefix);
+	if (ip->prefix == (ip->family == AF_INET ? 32 : 128))
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%d", a, ip->prefix);
 	return buf;
 }
 

@@ -27,7 +27,7 @@ struct nl_addr *pf_nl_addr(const struct pf_ip *ip);
 /* True when a (as the kernel reports it: a default route may come back with
  * no address bytes at all) is the prefix ip. */
 bool pf_nl_addr_is(struct nl_addr *a, const struct pf_ip *ip);
-/* "10.0.0.1/32" for messages. */
+/* "10.0.0.0/8" for messages; a full-length prefix as the bare address. */
 const char *pf_ip_str(const struct pf_ip *ip, char *buf, size_t len);
 
 #endif

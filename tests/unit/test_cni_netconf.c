@@ -19,10 +19,12 @@
 
 static void env_fails(char *const *envp, int code, const char *needle)
 {
+	static const struct pf_cni_env zero;
 	struct pf_cni_error e = { 0 };
 	struct pf_cni_env env;
 
 	assert_int_equal(pf_cni_env_parse(envp, &env, &e), -1);
+	assert_memory_equal(&env, &zero, sizeof(env));
 	assert_int_equal(e.code, code);
 	if (!strstr(e.msg, needle))
 		fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
@@ -437,6 +439,26 @@ static void request_version_echoes_a_supported_version_only(void **state)
 	assert_string_equal(pf_cni_request_version("", 0), "1.1.0");
 }
 
+static void request_log_reads_file_and_level_leniently(void **state)
+{
+	const char *bad_mtu = "{\"cniVersion\":\"9\",\"mtu\":\"x\",\"logFile\":\"/tmp/p.log\","
+			      "\"logLevel\":\"DEBUG\"}";
+	const char *relative = "{\"logFile\":\"p.log\",\"logLevel\":\"loud\"}";
+	char path[PF_CNI_PATH_MAX];
+	int level;
+
+	(void)state;
+	assert_true(pf_cni_request_log(bad_mtu, strlen(bad_mtu), path, sizeof(path), &level));
+	assert_string_equal(path, "/tmp/p.log");
+	assert_int_equal(level, PF_LOG_DEBUG);
+	assert_true(pf_cni_request_log(relative, strlen(relative), path, sizeof(path), &level));
+	assert_string_equal(path, PF_CNI_DEFAULT_LOG_FILE);
+	assert_int_equal(level, PF_LOG_INFO);
+	assert_false(pf_cni_request_log("{\"logFile\":", 12, path, sizeof(path), &level));
+	assert_false(pf_cni_request_log("[]", 2, path, sizeof(path), &level));
+	assert_false(pf_cni_request_log("", 0, path, sizeof(path), &level));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +486,7 @@ int main(void)
 		cmocka_unit_test(conf_gc_reads_valid_attachments),
 		cmocka_unit_test(conf_gc_bad_attachments_are_named),
 		cmocka_unit_test(request_version_echoes_a_supported_version_only),
+		cmocka_unit_test(request_log_reads_file_and_level_leniently),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -187,7 +187,7 @@ static void missing_socket_is_enoent_naming_the_path(void **state)
 	assert_int_equal(rc, -ENOENT);
 	assert_null(reply);
 	assert_int_equal(status, 0);
-	assert_non_null(strstr(err, "/tmp/pf-http-test-no-such.sock"));
+	assert_non_null(strstr(err, "GET /v1/health on /tmp/pf-http-test-no-such.sock: No such file or directory"));
 }
 
 static void socket_without_listener_is_refused(void **state)

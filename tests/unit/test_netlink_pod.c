@@ -77,12 +77,13 @@ static void ip_parse_accepts_prefixes_and_bare_addresses(void **state)
 	assert_int_equal(pf_ip_parse("10.1.2.3/32", &ip), 0);
 	assert_int_equal(ip.family, AF_INET);
 	assert_int_equal(ip.prefix, 32);
-	assert_string_equal(pf_ip_str(&ip, buf, sizeof(buf)), "10.1.2.3/32");
+	assert_string_equal(pf_ip_str(&ip, buf, sizeof(buf)), "10.1.2.3");
 	assert_int_equal(pf_ip_parse("fe80::1", &ip), 0);
 	assert_int_equal(ip.family, AF_INET6);
 	assert_int_equal(ip.prefix, 128);
 	assert_int_equal(pf_ip_parse("::/0", &ip), 0);
 	assert_int_equal(ip.prefix, 0);
+	assert_string_equal(pf_ip_str(&ip, buf, sizeof(buf)), "::/0");
 	assert_int_equal(pf_ip_parse("10.1.2.3/33", &ip), -EINVAL);
 	assert_int_equal(pf_ip_parse("10.1.2.3/", &ip), -EINVAL);
 	assert_int_equal(pf_ip_parse("10.1.2.3/8x", &ip), -EINVAL);
@@ -166,12 +167,12 @@ static void check_names_what_is_missing(void **state)
 	other = s;
 	assert_int_equal(pf_ip_parse("10.99.0.0/16", &other.routes[0].dst), 0);
 	assert_int_equal(pf_pod_check(&other, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "route 10.99.0.0/16 via 169.254.1.1/32 dev eth0 is missing"));
+	assert_non_null(strstr(err, "route 10.99.0.0/16 via 169.254.1.1 dev eth0 is missing"));
 
 	other = s;
 	assert_int_equal(pf_ip_parse("10.244.1.6/32", &other.addrs[0]), 0);
 	assert_int_equal(pf_pod_check(&other, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "address 10.244.1.6/32 is missing from eth0"));
+	assert_non_null(strstr(err, "address 10.244.1.6 is missing from eth0"));
 
 	other = s;
 	other.owner = "c3/eth0";
@@ -231,7 +232,7 @@ static void plumb_failure_leaves_nothing_on_the_node(void **state)
 	spec_init(&s, ns, "pftest2", "c4/eth0", false);
 	assert_int_equal(pf_ip_parse("192.0.2.1", &s.routes[0].gw), 0);
 	assert_int_equal(pf_pod_plumb(&s, &links, err, sizeof(err)), -EIO);
-	assert_non_null(strstr(err, "add route 0.0.0.0/0 via 192.0.2.1/32 dev eth0"));
+	assert_non_null(strstr(err, "add route 0.0.0.0/0 via 192.0.2.1 dev eth0"));
 	assert_int_equal(if_nametoindex("pftest2"), 0);
 	close(ns);
 }
