@@ -85,7 +85,7 @@ int cmd_add(struct pf_cni_call *c)
 	if (fd < 0)
 		return -1;
 	if (ipamd_add_network(c, &r, &strict, &c->err) ||
-	    pod_spec_from_result(&r, &spec, "podfence-ipamd reply to add-network",
+	    pod_spec_from_result(&r, -1, &spec, "podfence-ipamd reply to add-network",
 				 PF_CNI_ERR_IPAMD, &c->err)) {
 		undo_assignment(c);
 		goto out;

@@ -51,23 +51,27 @@ int cmd_check(struct pf_cni_call *c)
 	struct pf_pod_spec spec = { 0 };
 	struct pf_cni_result prev;
 	char owner[256], err[512];
-	int fd, rc;
+	int fd, rc, pod_index = -1;
 
 	if (pf_cni_result_parse(c->conf.prev_result, &prev, &c->err))
 		return -1;
+	/* podfence-cni is first in its chain: its host veth is the first
+	 * interface without a sandbox. */
 	for (size_t i = 0; i < prev.n_ifaces; i++) {
 		const struct pf_cni_iface *f = &prev.ifaces[i];
 
-		if (!f->sandbox[0])
+		if (!f->sandbox[0] && !host) {
 			host = f;
-		else if (!strcmp(f->name, c->env.ifname))
+		} else if (f->sandbox[0] && !strcmp(f->name, c->env.ifname) && !pod) {
 			pod = f;
+			pod_index = (int)i;
+		}
 	}
 	if (!host || !pod)
 		return pf_cni_fail(&c->err, PF_CNI_ERR_CONFIG,
 				   "prevResult has no host interface or no interface %s with a sandbox",
 				   c->env.ifname);
-	if (pod_spec_from_result(&prev, &spec, "prevResult", PF_CNI_ERR_CONFIG, &c->err))
+	if (pod_spec_from_result(&prev, pod_index, &spec, "prevResult", PF_CNI_ERR_CONFIG, &c->err))
 		return -1;
 	fd = pod_netns_open(c);
 	if (fd < 0)

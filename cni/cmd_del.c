@@ -11,8 +11,9 @@
 
 #include "rpc.h"
 
-/* The host veth ADD made: the interface without a sandbox in prevResult,
- * else the name ADD derived from the pod. A prevResult that does not parse
+/* The host veth ADD made: the first interface without a sandbox in
+ * prevResult (podfence-cni is first in its chain), else the name ADD
+ * derived from the pod. A prevResult that does not parse
  * is no reason to leave the pod's resources behind: the derived name serves. */
 static int host_ifname(struct pf_cni_call *c, char out[IFNAMSIZ])
 {

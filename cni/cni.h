@@ -34,9 +34,11 @@ void pod_owner_tag(const char *container_id, const char *ifname, char *out, size
 /* Opens CNI_NETNS: a path that does not exist is code 3 (the container is
  * gone), one that is not a network namespace code 4, else code 5. */
 int pod_netns_open(struct pf_cni_call *c);
-/* Fills the addresses, gateways and routes of s from a result's ips and
- * routes; what does not parse is a `code` error naming `source`. */
-int pod_spec_from_result(const struct pf_cni_result *r, struct pf_pod_spec *s,
+/* Fills the addresses, gateways and routes of s from a result: the ips on
+ * interface iface (-1: every ip) and the routes via their gateways (with
+ * iface -1: every route). What does not parse or fit is a `code` error
+ * naming `source`. */
+int pod_spec_from_result(const struct pf_cni_result *r, int iface, struct pf_pod_spec *s,
 			 const char *source, int code, struct pf_cni_error *e);
 
 #endif

@@ -46,7 +46,9 @@ static int read_routes(json_t *reply, struct pf_cni_result *r, struct pf_cni_err
 	if (!routes)
 		return 0;
 	if (!json_is_array(routes) || json_array_size(routes) > PF_CNI_MAX_ROUTES)
-		return bad_reply(e, "\"routes\" must be an array of at most 8 routes");
+		return pf_cni_fail(e, PF_CNI_ERR_IPAMD,
+				   "podfence-ipamd reply to add-network: \"routes\" must be an array of at most %d routes",
+				   PF_CNI_MAX_ROUTES);
 	json_array_foreach(routes, i, item) {
 		json_t *dst = json_object_get(item, "dst"), *gw = json_object_get(item, "gw");
 		struct pf_cni_route *rt = &r->routes[i];

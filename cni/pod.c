@@ -52,13 +52,27 @@ static int parse_ip(const char *text, bool want_prefix, struct pf_ip *out, const
 	return 0;
 }
 
-int pod_spec_from_result(const struct pf_cni_result *r, struct pf_pod_spec *s,
+static bool is_gateway(const struct pf_pod_spec *s, const struct pf_ip *ip)
+{
+	for (size_t i = 0; i < s->n_gateways; i++)
+		if (s->gateways[i].family == ip->family &&
+		    !memcmp(s->gateways[i].addr, ip->addr, sizeof(ip->addr)))
+			return true;
+	return false;
+}
+
+int pod_spec_from_result(const struct pf_cni_result *r, int iface, struct pf_pod_spec *s,
 			 const char *source, int code, struct pf_cni_error *e)
 {
 	s->n_addrs = s->n_gateways = s->n_routes = 0;
 	for (size_t i = 0; i < r->n_ips; i++) {
 		const struct pf_cni_ip *ip = &r->ips[i];
 
+		if (iface >= 0 && ip->iface != iface)
+			continue;
+		if (s->n_addrs == PF_POD_MAX_ADDRS)
+			return pf_cni_fail(e, code, "%s: more than %d addresses for one pod interface",
+					   source, PF_POD_MAX_ADDRS);
 		if (parse_ip(ip->address, true, &s->addrs[s->n_addrs], source, "address", code, e))
 			return -1;
 		s->n_addrs++;
@@ -70,15 +84,22 @@ int pod_spec_from_result(const struct pf_cni_result *r, struct pf_pod_spec *s,
 		s->n_gateways++;
 	}
 	for (size_t i = 0; i < r->n_routes; i++) {
-		struct pf_pod_route *rt = &s->routes[i];
+		struct pf_pod_route rt = { 0 };
 
-		if (parse_ip(r->routes[i].dst, true, &rt->dst, source, "route destination", code, e))
+		if (parse_ip(r->routes[i].dst, true, &rt.dst, source, "route destination", code, e))
 			return -1;
-		rt->has_gw = r->routes[i].gw[0] != '\0';
-		if (rt->has_gw &&
-		    parse_ip(r->routes[i].gw, false, &rt->gw, source, "route gateway", code, e))
+		rt.has_gw = r->routes[i].gw[0] != '\0';
+		if (rt.has_gw &&
+		    parse_ip(r->routes[i].gw, false, &rt.gw, source, "route gateway", code, e))
 			return -1;
+		/* Routes via podfence's gateways are ours; a later plugin of the
+		 * chain may have listed its own. */
+		if (iface >= 0 && !(rt.has_gw && is_gateway(s, &rt.gw)))
+			continue;
+		if (s->n_routes == PF_POD_MAX_ROUTES)
+			return pf_cni_fail(e, code, "%s: more than %d routes", source,
+					   PF_POD_MAX_ROUTES);
+		s->routes[s->n_routes++] = rt;
 	}
-	s->n_routes = r->n_routes;
 	return 0;
 }

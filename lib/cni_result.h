@@ -19,9 +19,12 @@
 #include "cni_error.h"
 #include "cni_netconf.h"
 
-#define PF_CNI_MAX_IFACES 2
-#define PF_CNI_MAX_IPS 2
-#define PF_CNI_MAX_ROUTES 8
+/* Room for what podfence-cni makes (2 interfaces, 2 addresses, a few
+ * routes) and for what later plugins of a chain add to the prevResult that
+ * CHECK and DEL get back (bandwidth adds an interface, others routes). */
+#define PF_CNI_MAX_IFACES 8
+#define PF_CNI_MAX_IPS 8
+#define PF_CNI_MAX_ROUTES 16
 
 struct pf_cni_iface {
 	char name[IFNAMSIZ];

@@ -42,7 +42,7 @@ struct pf_pod_route {
 };
 
 #define PF_POD_MAX_ADDRS 2
-#define PF_POD_MAX_ROUTES 8
+#define PF_POD_MAX_ROUTES 16
 
 struct pf_pod_spec {
 	int netns_fd;            /* the pod's network namespace (pf_netns_open) */

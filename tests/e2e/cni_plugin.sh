@@ -84,7 +84,7 @@ pod() { ip netns add "$NODE-$1" && ip -n "$NODE-$1" link set lo up; }
 # cni COMMAND CONTAINER POD IFNAME CONF [LOGGED]: runs the plugin in the node
 # namespace for pod POD (netns $NODE-POD; `NETNS= cni ...` gives an empty
 # CNI_NETNS). Sets OUT and RC. LOGGED (1 or 0) is how many lines the call
-# must add to $LOG.
+# must add to $LOG. RUNAS, when set, is a command prefix (another user).
 cni() {
 	local netns=${NETNS-/run/netns/$NODE-$3} before after
 	[ -n "$3" ] || netns=""
@@ -92,7 +92,7 @@ cni() {
 	OUT=$(printf '%s' "$5" | nsenter --net="/run/netns/$NODE" env -i PATH="$PATH" \
 		CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$netns" CNI_IFNAME="$4" \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=${3:-$2}" \
-		CNI_PATH=/opt/cni/bin "$PLUGIN" 2>"$TMP/stderr")
+		CNI_PATH=/opt/cni/bin ${RUNAS:-} "$PLUGIN" 2>"$TMP/stderr")
 	RC=$?
 	after=$(cat "$LOG" 2>/dev/null | wc -l)
 	if [ $((after - before)) -ne "${6:-1}" ]; then
@@ -192,6 +192,10 @@ cni STATUS "" "" "" "$(conf 1.1.0 ipamd-starting)"
 expect "STATUS with ipamd not healthy: code 50" is_error 50 "ipamd is starting"
 cni STATUS "" "" "" "$(conf 1.0.0)"
 expect "STATUS with cniVersion 1.0.0: code 1" is_error 1 "does not have the STATUS command"
+chmod 0711 "$TMP" # others may pass through, so the sockets' own 0600 is what stops them
+RUNAS="setpriv --reuid=65534 --regid=65534 --clear-groups" cni STATUS "" "" "" "$(conf 1.1.0)" 0
+expect "a non-root caller is refused by the 0600 socket" is_error 50 "Permission denied"
+expect "... and a log file it cannot open goes to stderr" has "cannot open log file $LOG" cat "$TMP/stderr"
 
 echo "# ADD in every version"
 declare -A VER=([a]=1.0.0 [b]=0.4.0 [c]=1.1.0 [d]=0.3.1) RES V4 V6 VETH
@@ -240,6 +244,9 @@ cni CHECK ctr-a a eth0 "$(conf 1.0.0 ipamd agent ",\"prevResult\":${RES[a]}")"
 expect "CHECK of an intact pod: success, no output" ok_silent
 cni CHECK ctr-c c eth0 "$(conf 1.1.0 ipamd agent ",\"prevResult\":${RES[c]}")"
 expect "CHECK 1.1.0 (with MTU): success" ok_silent
+CHAINED=$(get "${RES[a]}" 'json.dumps(dict(d, interfaces=d["interfaces"] + [{"name": "bwp0"}], routes=d["routes"] + [{"dst": "10.9.0.0/16"}]))')
+cni CHECK ctr-a a eth0 "$(conf 1.0.0 ipamd agent ",\"prevResult\":$CHAINED")"
+expect "CHECK ignores what a later plugin of the chain added" ok_silent
 cni CHECK ctr-d d eth0 "$(conf 0.3.1 ipamd agent ",\"prevResult\":${RES[d]}")"
 expect "CHECK with cniVersion 0.3.1: code 1" is_error 1 "does not have the CHECK command"
 cni CHECK ctr-a a eth0 "$(conf 1.0.0)"

@@ -157,6 +157,28 @@ static void prev_result_of_every_version_reads_back(void **state)
 	}
 }
 
+static void prev_result_with_a_chained_plugins_additions_reads_back(void **state)
+{
+	/* bandwidth adds its ifb interface, others more routes. */
+	const char *text = "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"pf1\"},"
+			   "{\"name\":\"eth0\",\"sandbox\":\"/n\"},{\"name\":\"bwp1\"}],"
+			   "\"ips\":[{\"interface\":1,\"address\":\"10.0.0.2/32\","
+			   "\"gateway\":\"169.254.1.1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\","
+			   "\"gw\":\"169.254.1.1\"},{\"dst\":\"10.9.0.0/16\"}]}";
+	json_t *prev = json_loads(text, 0, NULL);
+	struct pf_cni_error e = { 0 };
+	struct pf_cni_result r;
+
+	(void)state;
+	assert_int_equal(pf_cni_result_parse(prev, &r, &e), 0);
+	assert_int_equal(r.n_ifaces, 3);
+	assert_string_equal(r.ifaces[2].name, "bwp1");
+	assert_int_equal(r.n_routes, 2);
+	assert_string_equal(r.routes[1].dst, "10.9.0.0/16");
+	assert_string_equal(r.routes[1].gw, "");
+	json_decref(prev);
+}
+
 static void prev_result_errors_name_the_field(void **state)
 {
 	static const struct {
@@ -169,8 +191,10 @@ static void prev_result_errors_name_the_field(void **state)
 		{ "{\"interfaces\":[{\"name\":\"a\"}],\"ips\":[{\"address\":\"10.0.0.1/32\","
 		  "\"interface\":-1}]}", "ips[0].interface" },
 		{ "{\"routes\":[{\"gw\":\"1.2.3.4\"}]}", "routes[0].dst" },
-		{ "{\"interfaces\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]}",
-		  "\"interfaces\" has 3 entries" },
+		{ "{\"interfaces\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"
+		  "{\"name\":\"d\"},{\"name\":\"e\"},{\"name\":\"f\"},{\"name\":\"g\"},"
+		  "{\"name\":\"h\"},{\"name\":\"i\"}]}",
+		  "\"interfaces\" has 9 entries" },
 		{ "{\"interfaces\":[{\"name\":\"a-name-longer-than-15\"}]}", "interfaces[0].name" },
 	};
 
@@ -200,6 +224,7 @@ int main(void)
 		cmocka_unit_test(error_has_code_msg_and_details_only_when_set),
 		cmocka_unit_test(version_reply_lists_every_supported_version),
 		cmocka_unit_test(prev_result_of_every_version_reads_back),
+		cmocka_unit_test(prev_result_with_a_chained_plugins_additions_reads_back),
 		cmocka_unit_test(prev_result_errors_name_the_field),
 	};
 
