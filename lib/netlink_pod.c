@@ -457,7 +457,15 @@ int pf_pod_plumb(const struct pf_pod_spec *s, struct pf_pod_links *out, char *er
 	 * (its DEL is late or lost); this sandbox replaces it. */
 	rc = pf_nl_link_get(host_sk, s->host_ifname, &stale, err, len);
 	if (rc == 0) {
-		rc = link_remove(host_sk, stale, err, len);
+		const char *type = rtnl_link_get_type(stale);
+
+		if (type && !strcmp(type, "veth")) {
+			rc = link_remove(host_sk, stale, err, len);
+		} else {
+			snprintf(err, len, "%s exists on the node and is not a veth (%s)",
+				 s->host_ifname, type ? type : "no type");
+			rc = -EEXIST;
+		}
 		rtnl_link_put(stale);
 	} else if (rc == -ENODEV) {
 		rc = 0;

@@ -347,6 +347,41 @@ expect "... both of them" not recorded ipamd /v1/del-network ctr-d
 cni GC "" "" "" "$(conf 1.1.0)"
 expect "GC without valid-attachments: code 7" is_error 7 "cni.dev/valid-attachments"
 
+echo "# concurrent calls"
+# ADDs run concurrently for different pods (the spec allows it): each gets
+# its own veth and address, and concurrent DELs leave nothing.
+burst() { # COMMAND: the command for pods p1..p10 at once; exit codes in $TMP/burst.*
+	local i pids=()
+	for i in $(seq 10); do
+		(printf '%s' "$(conf 1.0.0)" | nsenter --net="/run/netns/$NODE" env -i PATH="$PATH" \
+			CNI_COMMAND="$1" CNI_CONTAINERID="ctr-p$i" CNI_NETNS="/run/netns/$NODE-p$i" \
+			CNI_IFNAME=eth0 CNI_ARGS="K8S_POD_NAMESPACE=x;K8S_POD_NAME=p$i" "$PLUGIN" \
+			>"$TMP/burst.$i.out" 2>/dev/null
+		 echo $? >"$TMP/burst.$i.rc") &
+		pids+=($!)
+	done
+	wait "${pids[@]}" # not a bare wait: the fixtures and servers run on
+}
+burst_ok() {
+	local i
+	for i in $(seq 10); do
+		[ "$(cat "$TMP/burst.$i.rc")" = 0 ] || { echo "pod p$i: $(cat "$TMP/burst.$i.out")"; return 1; }
+	done
+}
+for i in $(seq 10); do pod "p$i"; done
+burst ADD
+expect "10 concurrent ADDs succeed" burst_ok
+expect "... with 10 distinct veths on the node" \
+	test "$(ip -n "$NODE" -o link show | grep -c 'alias podfence:ctr-p')" -eq 10
+expect "... and 10 distinct addresses" test "$(cat "$TMP"/burst.*.out | "$PY" -c '
+import json, sys
+print(len({json.loads(l)["ips"][0]["address"] for l in sys.stdin}))')" -eq 10
+serve "$NODE-p10" pod-p10
+expect "pod p1 -> pod p10 over IPv4" \
+	reaches p1 "$(get "$(cat "$TMP/burst.10.out")" 'd["ips"][0]["address"].split("/")[0]')" pod-p10
+burst DEL
+expect "10 concurrent DELs succeed" burst_ok
+
 echo "# teardown"
 for p in a d; do cni DEL "ctr-$p" "$p" eth0 "$(conf "${VER[$p]}" ipamd agent ",\"prevResult\":${RES[$p]}")"; done
 cni DEL ctr-g g eth0 "$(conf 1.0.0 strict)"

@@ -265,6 +265,30 @@ static void stale_veth_of_the_same_name_is_replaced(void **state)
 	close(ns_new);
 }
 
+static void a_non_veth_of_the_same_name_is_left_alone(void **state)
+{
+	struct pf_pod_links links;
+	struct pf_pod_spec s;
+	struct rtnl_link *bridge = rtnl_link_alloc();
+	struct nl_sock *sk = NULL;
+	char err[512] = "";
+	int ns = new_netns();
+
+	(void)state;
+	assert_int_equal(pf_nl_open(&sk, err, sizeof(err)), 0);
+	rtnl_link_set_name(bridge, "pftest4");
+	assert_int_equal(rtnl_link_set_type(bridge, "bridge"), 0);
+	assert_int_equal(rtnl_link_add(sk, bridge, NLM_F_CREATE | NLM_F_EXCL), 0);
+	spec_init(&s, ns, "pftest4", "c5/eth0", false);
+	assert_int_equal(pf_pod_plumb(&s, &links, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "pftest4 exists on the node and is not a veth (bridge)"));
+	assert_int_not_equal(if_nametoindex("pftest4"), 0);
+	assert_int_equal(rtnl_link_delete(sk, bridge), 0);
+	rtnl_link_put(bridge);
+	nl_socket_free(sk);
+	close(ns);
+}
+
 static int enter_private_node(void **state)
 {
 	(void)state;
@@ -281,6 +305,7 @@ int main(void)
 		cmocka_unit_test(check_names_what_is_missing),
 		cmocka_unit_test(plumb_failure_leaves_nothing_on_the_node),
 		cmocka_unit_test(stale_veth_of_the_same_name_is_replaced),
+		cmocka_unit_test(a_non_veth_of_the_same_name_is_left_alone),
 	};
 
 	return cmocka_run_group_tests(tests, enter_private_node, NULL);
