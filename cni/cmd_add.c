@@ -111,11 +111,19 @@ int cmd_add(struct pf_cni_call *c)
 	pf_debug("ADD %s: plumbed %s <-> %s in %s", c->env.container_id, host, c->env.ifname,
 		 c->env.netns);
 
-	/* Strict mode: the pod may not start before its policy is in place. */
-	if (strict && agent_enforce_pod(c, host, &r, &c->err)) {
-		undo_plumbing(c, host, owner);
-		undo_assignment(c);
-		goto out;
+	/* The agent learns of every pod here. Strict mode: the pod may not start
+	 * before its policy is in place, so a failure fails the ADD. Standard
+	 * mode: the pod is open until its policy lands, so it goes on. */
+	if (agent_enforce_pod(c, host, &r, &c->err)) {
+		if (strict) {
+			undo_plumbing(c, host, owner);
+			undo_assignment(c);
+			goto out;
+		}
+		pf_warn("ADD %s: podfence-agent not told of pod %s/%s (standard mode goes on): %s",
+			c->env.container_id, c->env.pod_namespace, c->env.pod_name, c->err.msg);
+		json_object_set_new(c->log, "agent", json_string(c->err.msg));
+		c->err = (struct pf_cni_error){ 0 };
 	}
 	fill_interfaces(c, &r, host, &links);
 	c->output = pf_cni_result_render(&r, c->conf.cni_version);

@@ -50,6 +50,8 @@ int cmd_del(struct pf_cni_call *c)
 			      &released, ipv4, sizeof(ipv4), &c->err))
 		return -1;
 	json_object_set_new(c->log, "released", json_boolean(released));
+	/* Best effort: the agent also notices the host veth going away. */
+	agent_release_pod(c);
 	if (ipv4[0])
 		json_object_set_new(c->log, "ipv4", json_string(ipv4));
 	return 0;

@@ -100,3 +100,17 @@ int agent_enforce_pod(const struct pf_cni_call *c, const char *host_ifname,
 	json_decref(req);
 	return rc;
 }
+
+void agent_release_pod(const struct pf_cni_call *c)
+{
+	struct pf_cni_error e = { 0 };
+	json_t *reply = NULL;
+	json_t *req = json_pack("{s:s, s:s, s:s}", "pod_namespace", c->env.pod_namespace,
+				"pod_name", c->env.pod_name, "container_id", c->env.container_id);
+
+	if (req && rpc_call("podfence-agent", c->conf.agent_socket, "POST", "/v1/release-pod",
+			    req, AGENT_TIMEOUT_MS, &reply, &e))
+		pf_debug("DEL %s: podfence-agent not told: %s", c->env.container_id, e.msg);
+	json_decref(reply);
+	json_decref(req);
+}

@@ -39,4 +39,7 @@ int ipamd_health(const char *socket, struct pf_cni_error *e);
 int agent_enforce_pod(const struct pf_cni_call *c, const char *host_ifname,
 		      const struct pf_cni_result *r, struct pf_cni_error *e);
 
+/* POST /v1/release-pod, best effort: a failure is only logged. */
+void agent_release_pod(const struct pf_cni_call *c);
+
 #endif

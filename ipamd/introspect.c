@@ -72,7 +72,7 @@ static json_t *ipamd_enis(struct ipamd *d)
 			 "the node's pod CIDR");
 }
 
-static json_t *ipamd_pods(struct ipamd *d)
+json_t *ipamd_assignments_json(struct ipamd *d)
 {
 	json_t *pods = json_array();
 	size_t n = pf_ipam_pool_count(d->pool);
@@ -90,7 +90,14 @@ static json_t *ipamd_pods(struct ipamd *d)
 			json_object_set_new(p, "ipv6", ipamd_addr(PF_FAMILY_V6, a->v6));
 		json_array_append_new(pods, p);
 	}
-	return json_pack("{s:o, s:I}", "pods", pods, "count", (json_int_t)n);
+	return pods;
+}
+
+static json_t *ipamd_pods(struct ipamd *d)
+{
+	json_t *pods = ipamd_assignments_json(d);
+
+	return json_pack("{s:o, s:I}", "pods", pods, "count", (json_int_t)json_array_size(pods));
 }
 
 static json_t *ipamd_env_settings(struct ipamd *d)

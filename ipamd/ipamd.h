@@ -81,6 +81,9 @@ struct ipamd {
 /* HTTP handlers (pf_http_handler); ctx is the struct ipamd. */
 void ipamd_rpc_handle(void *ctx, const char *method, const char *path, const char *body,
 		      size_t body_len, struct pf_http_reply *reply);
+/* Every assignment as JSON objects (pod, container, ifname, netns, bare
+ * addresses); the caller holds d->lock. */
+json_t *ipamd_assignments_json(struct ipamd *d);
 void ipamd_introspect_handle(void *ctx, const char *method, const char *path,
 			     const char *body, size_t body_len, struct pf_http_reply *reply);
 void ipamd_metrics_handle(void *ctx, const char *method, const char *path, const char *body,

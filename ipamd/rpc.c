@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The socket API (docs/ipamd.md): POST /v1/add-network, POST
- * /v1/del-network, GET /v1/health. Every change is checkpointed before its
+ * /v1/del-network, GET /v1/health, GET /v1/assignments. Every change is checkpointed before its
  * reply goes out, so a reply always describes what survives a crash. */
 #include <errno.h>
 #include <stdio.h>
@@ -287,6 +287,19 @@ static void ipamd_health(struct ipamd *d, const char *body, size_t len,
 				     (json_int_t)st.free));
 }
 
+/* The CNI plugin's GC and CHECK compare the runtime's attachments with these. */
+static void ipamd_assignments(struct ipamd *d, const char *body, size_t len,
+			      struct pf_http_reply *reply)
+{
+	json_t *list;
+
+	(void)body, (void)len;
+	pthread_mutex_lock(&d->lock);
+	list = ipamd_assignments_json(d);
+	pthread_mutex_unlock(&d->lock);
+	pf_http_reply_json(reply, 200, json_pack("{s:o}", "assignments", list));
+}
+
 typedef const char *(*ipamd_change_fn)(struct ipamd *d, json_t *req,
 				       struct pf_http_reply *reply);
 
@@ -331,6 +344,7 @@ static const struct {
 	{ "/v1/add-network", "POST", ipamd_add_network },
 	{ "/v1/del-network", "POST", ipamd_del_network },
 	{ "/v1/health", "GET", ipamd_health },
+	{ "/v1/assignments", "GET", ipamd_assignments },
 };
 
 void ipamd_rpc_handle(void *ctx, const char *method, const char *path, const char *body,
