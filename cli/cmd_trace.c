@@ -243,21 +243,19 @@ static json_t *trace_entry_json(const struct pf_trace_hop *h)
 static json_t *trace_hop_json(const struct pf_trace_hop *h, const struct trace_end *pod_end)
 {
 	char name[IF_NAMESIZE];
-	json_t *hop = json_pack(
-		"{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s, s:I, s:s, s:b, s:s, s:o, s:b}",
+
+	return json_pack(
+		"{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s, s:I, s:s, s:b, s:s, s:o, s:o, s:s, s:o, s:b}",
 		"program", pf_prog_names[h->dir], "hook",
 		h->dir == PF_DIR_EGRESS ? "tc-ingress" : "tc-egress", "direction",
 		pf_dir_name(h->dir), "ifindex", (json_int_t)h->ifindex, "ifname",
 		cli_ifname((uint32_t)h->ifindex, name), "pod", pod_end->pod ? pod_end->ref : NULL,
 		"verdict", pf_verdict_name(h->verdict), "tc_retval", (json_int_t)h->tc_retval,
 		"reason", pf_reason_name(h->reason), "explained", h->explained, "mode",
-		pf_mode_name(h->mode), "rule", trace_entry_json(h), "ct_entry_removed",
+		pf_mode_name(h->mode), "set_id", h->bound ? json_integer(h->set_id) : json_null(),
+		"set_gen", h->has_set ? json_integer(h->gen) : json_null(), "isolation",
+		pf_isolation_name(h->isolation), "rule", trace_entry_json(h), "ct_entry_removed",
 		h->ct_removed);
-
-	json_object_set_new(hop, "set_id", h->bound ? json_integer(h->set_id) : json_null());
-	json_object_set_new(hop, "set_gen", h->has_set ? json_integer(h->gen) : json_null());
-	json_object_set_new(hop, "isolation", json_string(pf_isolation_name(h->isolation)));
-	return hop;
 }
 
 static json_t *trace_doc(const struct pf_trace_flow *f, const struct trace_end *e,
