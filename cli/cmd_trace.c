@@ -141,13 +141,14 @@ static int trace_find_pod(struct trace_end *e, json_t *pods)
 	size_t i;
 
 	json_array_foreach(pods, i, p) {
+		const char *ns = json_string_value(json_object_get(p, "namespace"));
+		const char *name = json_string_value(json_object_get(p, "name"));
+
 		if (e->given_addr ? trace_pod_addr(p, e->addr.family, &a) &&
 					    !memcmp(a.addr, e->addr.addr, 16)
 				  : trace_pod_is(p, e->arg)) {
 			e->pod = p;
-			snprintf(e->ref, sizeof(e->ref), "%s/%s",
-				 json_string_value(json_object_get(p, "namespace")),
-				 json_string_value(json_object_get(p, "name")));
+			snprintf(e->ref, sizeof(e->ref), "%s/%s", ns ? ns : "?", name ? name : "?");
 			return 0;
 		}
 	}
@@ -178,11 +179,14 @@ static int trace_family(const struct trace_end *e, const char *family_arg, uint8
 		*family = want;
 		return 0;
 	}
-	for (uint8_t f = PF_FAMILY_V4; f <= PF_FAMILY_V6; f += 2) {
-		if (trace_pod_addr(e[0].pod, f, &a) && trace_pod_addr(e[1].pod, f, &a)) {
-			*family = f;
-			return 0;
-		}
+	if (trace_pod_addr(e[0].pod, PF_FAMILY_V4, &a) && trace_pod_addr(e[1].pod, PF_FAMILY_V4, &a))
+		want = PF_FAMILY_V4;
+	else if (trace_pod_addr(e[0].pod, PF_FAMILY_V6, &a) &&
+		 trace_pod_addr(e[1].pod, PF_FAMILY_V6, &a))
+		want = PF_FAMILY_V6;
+	if (want) {
+		*family = want;
+		return 0;
 	}
 	return cli_fail("%s and %s have no address family in common", e[0].ref, e[1].ref);
 }

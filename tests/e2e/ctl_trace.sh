@@ -262,6 +262,23 @@ check "trace table: the hops and the verdict" runs 1 "^verdict: deny$" trace x/a
 check "trace table: a hop row" \
 	runs 0 "^pf_from_pod +hva \($IA\) +x/a +egress +allow +policy-allow +1 +isolated +pf_hosts 10\.211\.0\.2/32 +tcp 80-81, udp 53, sctp 9000$" \
 	trace x/a x/b --port 80
+# As the conformance runner does: many traces at once, each on its own port.
+parallel_traces() {
+	local i running=()
+	for i in $(seq 9); do
+		ctl -o json trace x/a x/b --port 80 --protocol SCTP >"$TMP/par$i" 2>&1 &
+		running+=($!)
+		ctl -o json trace x/a x/b --port 9000 --protocol SCTP >"$TMP/parok$i" 2>&1 &
+		running+=($!)
+	done
+	wait "${running[@]}"
+	for i in $(seq 9); do
+		grep -q '"verdict": "deny"' "$TMP/par$i" || { cat "$TMP/par$i"; return 1; }
+		grep -q '"verdict": "allow"' "$TMP/parok$i" || { cat "$TMP/parok$i"; return 1; }
+	done
+}
+check "18 traces at once all get their verdict" parallel_traces
+
 # Only flows of the pods' IPv4 addresses: the kernel's own IPv6 multicast
 # listener reports from the veths are tracked too, and are none of ours.
 no_ct_left() {
