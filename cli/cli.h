@@ -7,13 +7,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #define CLI_NAME "podfence-ctl"
+#define CLI_DEFAULT_AGENT_SOCKET "/run/podfence/agent.sock"
 #define CLI_EXIT_FAIL 1  /* the command could not do its job */
 #define CLI_EXIT_USAGE 2 /* the command line itself is wrong */
 
 struct cli_ctx {
 	const char *pin_root;
+	const char *agent_socket; /* --agent-socket */
 	bool json; /* -o json */
 };
 
@@ -61,9 +64,26 @@ const char *cli_ifname(uint32_t ifindex, char *buf);
 struct pf_datapath;
 int cli_datapath_adopt(const struct cli_ctx *ctx, struct pf_datapath **dp);
 
+/* GET url_path from podfence-agent on ctx->agent_socket: *doc is the reply
+ * object (caller frees). A socket that cannot be reached, a non-2xx status
+ * (with the agent's {"error"} text) or a reply that is not a JSON object is
+ * reported: CLI_EXIT_FAIL. */
+int cli_agent_get(const struct cli_ctx *ctx, const char *url_path, json_t **doc);
+/* True when arg is NS/NAME: a DNS-1123 label, '/', a DNS-1123 subdomain. */
+bool cli_pod_ref_ok(const char *arg);
+/* What a port set allows, in the words of ebpf dump-maps ("tcp 80",
+ * "udp all", "all"); an empty array allows nothing. NULL: out of memory. */
+struct pf_portset;
+json_t *cli_portset_json(const struct pf_portset *ps);
+
 /* The command groups. */
 int cmd_ebpf(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_datapath(const struct cli_ctx *ctx, int argc, char **argv);
+/* Questions to podfence-agent (cmd_agent.c) and flow traces (cmd_trace.c). */
+int cmd_pods(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policies(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_explain(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_trace(const struct cli_ctx *ctx, int argc, char **argv);
 
 /* Commands that live in their own files. */
 int cmd_ebpf_dump_maps(const struct cli_ctx *ctx, int argc, char **argv);

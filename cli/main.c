@@ -11,7 +11,7 @@
 #include "log.h"
 
 static const char cli_usage_text[] =
-	"usage: " CLI_NAME " [--pin-root DIR] [-o table|json] COMMAND ...\n"
+	"usage: " CLI_NAME " [--pin-root DIR] [--agent-socket PATH] [-o table|json] COMMAND ...\n"
 	"\n"
 	"Inspect (read-only: nothing is loaded or changed):\n"
 	"  ebpf progs                 pinned programs: id, name, type, tag, load time,\n"
@@ -40,11 +40,27 @@ static const char cli_usage_text[] =
 	"  datapath unload            remove every pin under DIR; this does NOT detach:\n"
 	"                             programs stay attached until 'datapath detach'\n"
 	"\n"
+	"Ask podfence-agent (on --agent-socket):\n"
+	"  pods                       pods it knows: local or not, address, host veth,\n"
+	"                             policy set, isolation\n"
+	"  policies                   NetworkPolicies and the pods each one selects\n"
+	"  explain NS/POD             the policies selecting a pod, its isolation and\n"
+	"                             its flattened rules\n"
+	"\n"
+	"Trace (a crafted first packet through the loaded programs on the pinned\n"
+	"maps; the conntrack entry it makes is removed):\n"
+	"  trace FROM TO [--port N] [--protocol TCP|UDP|SCTP|ICMP] [--family ipv4|ipv6]\n"
+	"                             FROM, TO: NS/POD (found with the agent) or an\n"
+	"                             IP address; TCP by default\n"
+	"\n"
 	"Options:\n"
 	"  --pin-root DIR             bpffs root of the pins (default " PF_DEFAULT_PIN_ROOT ")\n"
+	"  --agent-socket PATH        podfence-agent's socket (default\n"
+	"                             " CLI_DEFAULT_AGENT_SOCKET ")\n"
 	"  -o table|json              tables for people (default), one JSON document\n"
 	"                             for scripts\n"
-	"Exit status: 0 done, 1 failed, 2 bad command line.\n";
+	"Exit status: 0 done, 1 failed, 2 bad command line; trace: 0 allowed,\n"
+	"1 denied, 2 no verdict (bad command line, unknown pod, no datapath, ...).\n";
 
 void cli_usage(FILE *out)
 {
@@ -116,7 +132,8 @@ static int cli_global_opts(int argc, char **argv, struct cli_ctx *ctx, int *rest
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			*help = true;
-		} else if (!strcmp(a, "--pin-root") || !strcmp(a, "-o")) {
+		} else if (!strcmp(a, "--pin-root") || !strcmp(a, "--agent-socket") ||
+			   !strcmp(a, "-o")) {
 			if (i + 1 == argc)
 				return cli_usage_error("%s needs a value", a);
 			if (a[1] == 'o') {
@@ -124,8 +141,10 @@ static int cli_global_opts(int argc, char **argv, struct cli_ctx *ctx, int *rest
 					return cli_usage_error("-o %s: expected table or json",
 							       argv[i + 1]);
 				ctx->json = !strcmp(argv[i + 1], "json");
-			} else {
+			} else if (!strcmp(a, "--pin-root")) {
 				ctx->pin_root = argv[i + 1];
+			} else {
+				ctx->agent_socket = argv[i + 1];
 			}
 			i++;
 		} else {
@@ -141,9 +160,14 @@ int main(int argc, char **argv)
 	static const struct cli_cmd groups[] = {
 		{ "ebpf", cmd_ebpf },
 		{ "datapath", cmd_datapath },
+		{ "pods", cmd_pods },
+		{ "policies", cmd_policies },
+		{ "explain", cmd_explain },
+		{ "trace", cmd_trace },
 		{ NULL, NULL },
 	};
-	struct cli_ctx ctx = { .pin_root = PF_DEFAULT_PIN_ROOT };
+	struct cli_ctx ctx = { .pin_root = PF_DEFAULT_PIN_ROOT,
+			       .agent_socket = CLI_DEFAULT_AGENT_SOCKET };
 	bool help = false;
 	int n = 0, rc;
 
