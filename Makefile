@@ -46,10 +46,13 @@ $(SKEL): $(BPF_OBJ)
 	$(if $(Q),@echo "  SKEL    $@")
 	$(Q)$(BPFTOOL) gen skeleton $< name podfence > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: %.c $(SKEL) $(wildcard abi/*.h lib/*.h)
+# -MMD: each object also depends on the headers it really includes
+# (program folders have their own), tracked in its .d file.
+$(BUILD)/%.o: %.c $(SKEL)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(LIB): $(LIB_OBJS)
 	$(if $(Q),@echo "  AR      $@")
@@ -65,12 +68,12 @@ $(foreach p,$(PRESENT),$(eval $(call PROGRAM_RULE,$p)))
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS:%.c=$(BUILD)/%.o) $(LIB) $(SKEL)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -Itests/helpers $< $(TEST_HELPERS:%.c=$(BUILD)/%.o) $(LIB) -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -Itests/helpers $< $(TEST_HELPERS:%.c=$(BUILD)/%.o) $(LIB) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB) $(SKEL)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BENCH   $@")
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lm
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) -o $@ $(LDLIBS) -lm
 
 test: all
 	$(Q)BUILD=$(BUILD) tests/run-all.sh all
