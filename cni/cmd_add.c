@@ -120,9 +120,8 @@ int cmd_add(struct pf_cni_call *c)
 			undo_assignment(c);
 			goto out;
 		}
-		pf_warn("ADD %s: podfence-agent not told of pod %s/%s (standard mode goes on): %s",
-			c->env.container_id, c->env.pod_namespace, c->env.pod_name, c->err.msg);
-		json_object_set_new(c->log, "agent", json_string(c->err.msg));
+		/* Said in the call's one log line, not a line of its own. */
+		json_object_set_new(c->log, "agent_not_told", json_string(c->err.msg));
 		c->err = (struct pf_cni_error){ 0 };
 	}
 	fill_interfaces(c, &r, host, &links);
