@@ -45,12 +45,13 @@ static int pf_fsync_dir_of(const char *path)
 	return err;
 }
 
-/* Opens a fresh temp file beside path; its name goes to tmp. */
+/* Opens the temp file beside path ("<path>.tmp"; one writer per file, so a
+ * fixed name: a crash leaves at most one, which the next write reuses). */
 static int pf_open_temp(const char *path, mode_t mode, char *tmp, size_t tmp_len)
 {
 	int fd;
 
-	if ((size_t)snprintf(tmp, tmp_len, "%s.tmp-%d", path, (int)getpid()) >= tmp_len)
+	if ((size_t)snprintf(tmp, tmp_len, "%s.tmp", path) >= tmp_len)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Files replaced atomically: a reader sees the old content or the new, never
  * a half-written file, even across a crash (temp file in the same directory,
- * fsync, rename, fsync of the directory). */
+ * fsync, rename, fsync of the directory). One writer per file at a time:
+ * the temp file is "<path>.tmp". */
 #ifndef PF_ATOMIC_FILE_H
 #define PF_ATOMIC_FILE_H
 

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +8,7 @@
 #include <jansson.h>
 
 #include "podfence_abi.h"
+#include "atomic_file.h"
 #include "ipam_checkpoint.h"
 
 #define PF_CHECKPOINT_VERSION 1
@@ -71,81 +70,24 @@ static json_t *pf_checkpoint_render(struct pf_ipam_pool *pool)
 	return root;
 }
 
-static int pf_write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The rename is only durable once the directory entry is on disk too. */
-static int pf_fsync_dir_of(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, rc = 0;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 int pf_ipam_checkpoint_save(const char *path, struct pf_ipam_pool *pool, char *err,
 			    size_t err_len)
 {
-	char tmp[PATH_MAX];
-	json_t *root;
-	char *text;
-	int fd, rc;
+	json_t *root = pf_checkpoint_render(pool);
+	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
+	int rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		snprintf(err, err_len, "checkpoint path %s is too long", path);
-		return -ENAMETOOLONG;
-	}
-	root = pf_checkpoint_render(pool);
-	text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 	json_decref(root);
 	if (!text) {
 		snprintf(err, err_len, "checkpoint %s: out of memory rendering JSON", path);
 		return -ENOMEM;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, err_len, "create %s: %s", tmp, strerror(-rc));
-		free(text);
-		return rc;
-	}
-	rc = pf_write_all(fd, text, strlen(text));
+	/* Written, fsynced and renamed into place, directory fsynced: on disk
+	 * before the add is answered. */
+	rc = pf_atomic_write(path, text, strlen(text), 0600);
 	free(text);
 	if (rc)
-		snprintf(err, err_len, "write %s: %s", tmp, strerror(-rc));
-	else if (fsync(fd) && (rc = -errno))
-		snprintf(err, err_len, "fsync %s: %s", tmp, strerror(-rc));
-	if (close(fd) && !rc && (rc = -errno))
-		snprintf(err, err_len, "close %s: %s", tmp, strerror(-rc));
-	if (!rc && rename(tmp, path) && (rc = -errno))
-		snprintf(err, err_len, "rename %s to %s: %s", tmp, path, strerror(-rc));
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	rc = pf_fsync_dir_of(path);
-	if (rc)
-		snprintf(err, err_len, "fsync the directory of %s: %s", path, strerror(-rc));
+		snprintf(err, err_len, "save checkpoint %s: %s", path, strerror(-rc));
 	return rc;
 }
 
