@@ -51,7 +51,8 @@ static const size_t bench_cidr_counts[] = { 1, 100, 10000, 60000 };
 static const size_t bench_range_counts[] = { 1, BENCH_MAX_RANGES };
 static const int bench_families[] = { 4, 6 };
 #define BENCH_ROWS (2 * 4 * 2)
-/* The headline established figure: this policy size, one port range. */
+/* The headline figures (and the goals) are those of this policy size with
+ * one port range. */
 #define BENCH_HEADLINE_CIDRS 10000
 
 struct bench_pkt {
@@ -590,6 +591,7 @@ static void bench_print_table(struct bench *b, const char *kernel)
 	const struct bench_row *h4 = bench_find(b, 4, BENCH_HEADLINE_CIDRS, 1);
 	const struct bench_row *h6 = bench_find(b, 6, BENCH_HEADLINE_CIDRS, 1);
 	uint32_t floor, lo, hi;
+	char label[64];
 
 	bench_floor_summary(b, &floor, &lo, &hi);
 	printf("podfence datapath: ns per packet as bpf_prog_test_run_opts reports it (whole ns),\n"
@@ -597,14 +599,15 @@ static void bench_print_table(struct bench *b, const char *kernel)
 	       "on the same packet; x = the figure over the median of those floor runs.\n"
 	       "kernel %s, %ld CPUs\n\n", BENCH_RUNS, BENCH_REPS, kernel,
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("floor (TC program returning TC_ACT_OK at once)  %4u ns   (median of %zu runs; "
-	       "%u..%u)\n", floor, b->n_floor_runs, lo, hi);
-	printf("established IPv4 (conntrack hit)                 %4.0f ns  %5.2fx\n",
-	       h4->established.ns, bench_ratio(&h4->established));
-	printf("established IPv6 (conntrack hit)                 %4.0f ns  %5.2fx\n",
-	       h6->established.ns, bench_ratio(&h6->established));
-	printf("new flow IPv4, %d CIDRs, 1 port range          %4.0f ns  %5.2fx\n\n",
-	       BENCH_HEADLINE_CIDRS, h4->prefix.ns, bench_ratio(&h4->prefix));
+	printf("%-48s %5u ns          (median of %zu runs; %u..%u)\n",
+	       "floor (TC program returning TC_ACT_OK at once)", floor, b->n_floor_runs, lo, hi);
+	printf("%-48s %5.0f ns %7.2fx\n", "established IPv4 (conntrack hit)", h4->established.ns,
+	       bench_ratio(&h4->established));
+	printf("%-48s %5.0f ns %7.2fx\n", "established IPv6 (conntrack hit)", h6->established.ns,
+	       bench_ratio(&h6->established));
+	snprintf(label, sizeof(label), "new flow IPv4, %d CIDRs, 1 port range",
+		 BENCH_HEADLINE_CIDRS);
+	printf("%-48s %5.0f ns %7.2fx\n\n", label, h4->prefix.ns, bench_ratio(&h4->prefix));
 	printf("goals: established <= 2x the floor: %s; new flow at %d CIDRs <= 4x: %s\n\n",
 	       bench_ratio(&h4->established) <= 2 && bench_ratio(&h6->established) <= 2 ?
 	       "met" : "missed", BENCH_HEADLINE_CIDRS,
@@ -679,9 +682,9 @@ static int bench_print_json(struct bench *b, const char *kernel)
 			json_object_set_new(ratios, key, json_real(bench_ratio(&r->prefix)));
 		}
 	}
-	root = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:I, s:i, s:I,"
-			 " s:s, s:I}", "floor_ns", (json_int_t)floor, "floor_min_ns",
-			 (json_int_t)lo, "floor_max_ns", (json_int_t)hi, "established_ns",
+	root = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:I, s:i, s:I,"
+			 " s:s, s:I}", "floor_ns", (double)floor, "floor_min_ns",
+			 (double)lo, "floor_max_ns", (double)hi, "established_ns",
 			 h4->established.ns, "established_ratio", bench_ratio(&h4->established),
 			 "established_v6_ns", h6->established.ns, "established_v6_ratio",
 			 bench_ratio(&h6->established), "new_flow_ns", by_count,
