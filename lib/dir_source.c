@@ -74,6 +74,7 @@ int pf_dir_source_open(const char *dir, struct pf_dir_source **out, char *err, s
 
 static void pf_dir_object_free(struct pf_dir_object *o)
 {
+	json_decref(o->good);
 	free(o->ns);
 	free(o->name);
 	free(o->where);
@@ -170,12 +171,25 @@ static void pf_sink_error(const struct pf_dir_sink *sink, const char *fmt, ...)
 	sink->error(sink->ctx, msg);
 }
 
-static void pf_sink_put(const struct pf_dir_sink *sink, const struct pf_dir_object *o)
+/* Puts o; its good version becomes o's, or stays what it was. */
+static void pf_sink_put(const struct pf_dir_sink *sink, struct pf_dir_object *o)
 {
 	char err[1024] = "";
 
-	if (sink->put(sink->ctx, o, err, sizeof(err)))
-		pf_sink_error(sink, "%s: %s; the previous version stays in force", o->where, err);
+	if (sink->put(sink->ctx, o, err, sizeof(err))) {
+		pf_sink_error(sink, "%s: %s; %s", o->where, err,
+			      o->good ? "the previous version stays in force"
+				      : "no version of it is in force");
+		return;
+	}
+	json_decref(o->good);
+	o->good = json_incref(o->obj);
+}
+
+static void pf_sink_file_changed(const struct pf_dir_sink *sink, const char *file)
+{
+	if (sink->file_changed)
+		sink->file_changed(sink->ctx, file);
 }
 
 /* An object f no longer holds: another file's copy takes over, or it goes. */
@@ -190,27 +204,27 @@ static void pf_dir_drop(struct pf_dir_source *s, const struct pf_dir_file *f,
 		other = pf_objs_find(s->files[i].objs, s->files[i].n, o);
 		if (other) {
 			pf_sink_put(sink, other);
+			pf_sink_file_changed(sink, s->files[i].name);
 			return;
 		}
 	}
 	sink->del(sink->ctx, o->kind, o->ns, o->name);
 }
 
-/* Reads one document's identity into o (taking its JSON); -ENOTSUP for a
- * kind podfence does not read, -EINVAL (reported) when it cannot be read. */
-static int pf_dir_identity(const struct pf_manifest_doc *d, struct pf_dir_object *o,
+/* Reads an object's identity into o (taking its JSON); -ENOTSUP for a kind
+ * podfence does not read, -EINVAL (reported) when it cannot be read. */
+static int pf_dir_identity(json_t *obj, const char *where, struct pf_dir_object *o,
 			   const struct pf_dir_sink *sink)
 {
-	char err[512], where[PATH_MAX + 64];
+	char err[512];
 	int rc;
 
 	memset(o, 0, sizeof(*o));
-	pf_manifest_doc_where(d, where, sizeof(where));
-	rc = pf_k8s_kind_of(d->obj, &o->kind, err, sizeof(err));
+	rc = pf_k8s_kind_of(obj, &o->kind, err, sizeof(err));
 	if (rc == -ENOTSUP)
 		return rc;
 	if (!rc)
-		rc = pf_k8s_meta(d->obj, o->kind != PF_K8S_NAMESPACE, &o->ns, &o->name, err,
+		rc = pf_k8s_meta(obj, o->kind != PF_K8S_NAMESPACE, &o->ns, &o->name, err,
 				 sizeof(err));
 	if (!rc && !(o->where = strdup(where)))
 		rc = -ENOMEM;
@@ -220,7 +234,7 @@ static int pf_dir_identity(const struct pf_manifest_doc *d, struct pf_dir_object
 		free(o->name);
 		return -EINVAL;
 	}
-	o->obj = json_incref(d->obj);
+	o->obj = json_incref(obj);
 	return 0;
 }
 
@@ -239,7 +253,10 @@ static int pf_dir_objects_of(const struct pf_manifest_list *l, size_t room,
 		return -ENOMEM;
 	for (size_t i = 0; i < l->n; i++) {
 		struct pf_dir_object o, *prev;
-		int rc = pf_dir_identity(&l->docs[i], &o, sink);
+		char where[PATH_MAX + 64];
+		int rc = pf_dir_identity(l->docs[i].obj,
+					 pf_manifest_doc_where(&l->docs[i], where, sizeof(where)),
+					 &o, sink);
 
 		if (rc == -EINVAL)
 			*uncertain = true;
@@ -280,6 +297,7 @@ static void pf_dir_file_remove(struct pf_dir_source *s, struct pf_dir_file *f,
 	s->n_files--;
 	for (size_t k = 0; k < gone.n; k++)
 		pf_dir_drop(s, NULL, &gone.objs[k], sink);
+	pf_sink_file_changed(sink, gone.name);
 	pf_dir_file_clear(&gone);
 	free(gone.name);
 }
@@ -356,10 +374,49 @@ static int pf_dir_reload(struct pf_dir_source *s, const char *name,
 	for (size_t i = 0; i < n; i++) {
 		struct pf_dir_object *old = pf_objs_find(f->objs, f->n, &objs[i]);
 
+		/* What is in force so far stays unless the new version is taken. */
+		objs[i].good = old ? json_incref(old->good) : NULL;
 		if (!old || !json_equal(old->obj, objs[i].obj))
 			pf_sink_put(sink, &objs[i]);
 	}
 	pf_dir_file_replace(s, f, objs, n, uncertain, sink);
+	pf_sink_file_changed(sink, f->name);
+	return 0;
+}
+
+int pf_dir_source_seed(struct pf_dir_source *s, const char *file, json_t *objs,
+		       const struct pf_dir_sink *sink)
+{
+	struct pf_dir_file *f = pf_dir_file_find(s, file);
+	char where[PATH_MAX + 64];
+	size_t i;
+	json_t *obj;
+
+	if (!json_is_array(objs)) {
+		pf_sink_error(sink, "saved objects of %s/%s: not a list", s->dir, file);
+		return -EINVAL;
+	}
+	if (!f && !(f = pf_dir_file_add(s, file))) {
+		pf_sink_error(sink, "saved objects of %s/%s: out of memory", s->dir, file);
+		return -ENOMEM;
+	}
+	json_array_foreach(objs, i, obj) {
+		struct pf_dir_object o, *grown;
+
+		snprintf(where, sizeof(where), "%s/%s as last in force, object %zu", s->dir, file,
+			 i + 1);
+		if (pf_dir_identity(obj, where, &o, sink))
+			continue;
+		grown = realloc(f->objs, (f->n + 1) * sizeof(*grown));
+		if (!grown) {
+			pf_dir_object_free(&o);
+			pf_sink_error(sink, "%s: out of memory", where);
+			return -ENOMEM;
+		}
+		f->objs = grown;
+		f->objs[f->n] = o;
+		pf_sink_put(sink, &f->objs[f->n++]);
+	}
 	return 0;
 }
 

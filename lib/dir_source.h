@@ -31,8 +31,9 @@ struct pf_dir_object {
 	enum pf_k8s_kind kind;
 	char *ns;    /* NULL for a Namespace */
 	char *name;
-	json_t *obj; /* the document (or List item) as read */
-	char *where; /* "DIR/file.yaml document 2 (line 14)" */
+	json_t *obj;  /* the document (or List item) as read */
+	json_t *good; /* the version the sink last took (the one in force), or NULL */
+	char *where;  /* "DIR/file.yaml document 2 (line 14)" */
 };
 
 struct pf_dir_sink {
@@ -43,6 +44,9 @@ struct pf_dir_sink {
 	void (*del)(void *ctx, enum pf_k8s_kind kind, const char *ns, const char *name);
 	/* A file, document or object that was not taken, with where. */
 	void (*error)(void *ctx, const char *msg);
+	/* The objects a file contributes (or their good versions) may have
+	 * changed; NULL when nobody keeps track. */
+	void (*file_changed)(void *ctx, const char *file);
 	void *ctx;
 };
 
@@ -70,6 +74,15 @@ int pf_dir_source_read_events(struct pf_dir_source *s);
  * file that disappeared and came back within one burst (an editor's
  * rename-and-write) is simply reloaded. */
 int pf_dir_source_sync(struct pf_dir_source *s, const struct pf_dir_sink *sink);
+
+/* Installs a file's objects as a previous run left them in force (objs: a
+ * JSON list of their good versions), putting each into the sink, without
+ * reading the file. The next scan compares the file with them, so after a
+ * restart a file that does not parse, or an object that does not validate,
+ * keeps what was in force before, as it would have without the restart.
+ * Returns 0, or -EINVAL when objs is not a list (reported). */
+int pf_dir_source_seed(struct pf_dir_source *s, const char *file, json_t *objs,
+		       const struct pf_dir_sink *sink);
 
 /* The objects a file contributes (NULL when the source holds none). */
 const struct pf_dir_object *pf_dir_source_file_objects(const struct pf_dir_source *s,

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "dir_source.h"
+#include "dir_source_state.h"
 #include "k8s_objects.h"
 
 static char dir[64];
@@ -25,6 +27,7 @@ struct recorder {
 	struct pf_k8s_cache cache;
 	int puts, dels, errors;
 	char last_error[2048];
+	char all_errors[8192];
 };
 
 static int rec_put(void *ctx, const struct pf_dir_object *o, char *err, size_t len)
@@ -49,10 +52,21 @@ static void rec_error(void *ctx, const char *msg)
 
 	r->errors++;
 	snprintf(r->last_error, sizeof(r->last_error), "%s", msg);
+	strncat(r->all_errors, msg, sizeof(r->all_errors) - strlen(r->all_errors) - 2);
+	strcat(r->all_errors, "\n");
 }
 
 static struct recorder rec;
-static const struct pf_dir_sink sink = { rec_put, rec_del, rec_error, &rec };
+static int files_changed;
+
+static void rec_file_changed(void *ctx, const char *file)
+{
+	(void)ctx, (void)file;
+	files_changed++;
+}
+
+static const struct pf_dir_sink sink = { .put = rec_put, .del = rec_del, .error = rec_error,
+					 .file_changed = rec_file_changed, .ctx = &rec };
 static struct pf_dir_source *src;
 
 static int setup(void **state)
@@ -304,6 +318,65 @@ static void a_file_moved_in_is_read(void **state)
 	assert_non_null(pf_k8s_cache_get(&rec.cache, PF_K8S_NETWORK_POLICY, "y", "np"));
 }
 
+/* What was in force survives a restart: saved, loaded into a fresh source
+ * and cache, then the directory compared with it. */
+static void a_restart_starts_from_what_was_in_force(void **state)
+{
+	char sdir[96], err[512] = "";
+	struct pf_dir_source *src2;
+	struct recorder rec2;
+	struct pf_dir_sink sink2 = sink;
+	const struct pf_k8s_netpol *np;
+
+	(void)state;
+	snprintf(sdir, sizeof(sdir), "%s/.state", dir);
+	assert_int_equal(mkdir(sdir, 0700), 0);
+	put_file("np.yaml", NP("x", "np", "80") "---\n" NP("x", "never-good", "0"));
+	put_file("gone.yaml", POD("x", "g", "web"));
+	assert_int_equal(pf_dir_source_scan(src, &sink), 0);
+	put_file("np.yaml", NP("x", "np", "70000") "---\n" NP("x", "never-good", "0"));
+	files_changed = 0;
+	sync_events();
+	assert_true(files_changed >= 1);
+	assert_int_equal(pf_dir_state_save(sdir, src, "np.yaml", err, sizeof(err)), 0);
+	assert_int_equal(pf_dir_state_save(sdir, src, "gone.yaml", err, sizeof(err)), 0);
+	rm_file("gone.yaml");
+
+	memset(&rec2, 0, sizeof(rec2));
+	pf_k8s_cache_init(&rec2.cache);
+	sink2.ctx = &rec2;
+	if (pf_dir_source_open(dir, &src2, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(pf_dir_state_load(sdir, src2, &sink2), 0);
+	assert_int_equal(rec2.errors, 0);
+	/* Only the good version was saved: never-good is not in force. */
+	assert_int_equal(pf_k8s_cache_count(&rec2.cache, PF_K8S_NETWORK_POLICY), 1);
+	assert_non_null(pf_k8s_cache_get(&rec2.cache, PF_K8S_POD, "x", "g"));
+	assert_int_equal(pf_dir_source_scan(src2, &sink2), 0);
+	/* The bad version is refused again; the good one stays in force. */
+	assert_int_equal(rec2.errors, 2);
+	if (!strstr(rec2.all_errors, "NetworkPolicy x/np: spec.ingress[0].ports[0].port"
+					       " 70000 is outside 1-65535; the "
+					       "previous version stays in force"))
+		fail_msg("errors: %s", rec2.all_errors);
+	assert_non_null(strstr(rec2.all_errors, "x/never-good"));
+	assert_non_null(strstr(rec2.all_errors, "no version of it is in force"));
+	np = pf_k8s_cache_get(&rec2.cache, PF_K8S_NETWORK_POLICY, "x", "np");
+	assert_non_null(np);
+	assert_int_equal(np->rules[PF_DIR_INGRESS][0].ports[0].port, 80);
+	/* A file removed while no agent ran is gone with its objects. */
+	assert_null(pf_k8s_cache_get(&rec2.cache, PF_K8S_POD, "x", "g"));
+	/* Saving a file the source no longer holds removes its saved copy. */
+	assert_int_equal(pf_dir_state_save(sdir, src2, "gone.yaml", err, sizeof(err)), 0);
+	snprintf(err, sizeof(err), "%s/gone.yaml.json", sdir);
+	assert_int_equal(access(err, F_OK), -1);
+	pf_dir_source_free(src2);
+	pf_k8s_cache_free(&rec2.cache);
+	snprintf(err, sizeof(err), "%s/np.yaml.json", sdir);
+	assert_int_equal(unlink(err), 0);
+	assert_int_equal(rmdir(sdir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +397,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_editors_rename_and_rewrite_deletes_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_file_moved_in_is_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_restart_starts_from_what_was_in_force, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
