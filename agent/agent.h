@@ -63,17 +63,25 @@ struct agent_pod {
 	bool bound;             /* pf_pods[lp.ifindex] is lp.set_id */
 	bool attached;          /* podfence's programs are on its veth */
 	bool gone;              /* released or its veth vanished: removed next reconcile */
+	bool spec_dirty;        /* its spec must be resolved again (a policy selecting it
+				 * changed, or it has no set holding its spec yet) */
 	json_t *policies;       /* "ns/name" of the NetworkPolicies selecting it */
 	char error[256];        /* why it is not enforced; "" when it is */
 };
 
+/* A Pod version that came or went: its namespace and labels. */
+struct agent_pod_change {
+	char *ns;
+	struct pf_labels labels;
+};
+
 /* What changed in the cache since the PolicyEndpoints were last built. */
 struct agent_changes {
-	bool all;              /* rebuild every PolicyEndpoint */
-	bool namespaces;       /* a Namespace (its labels) changed */
-	bool pods;             /* some Pod changed */
-	json_t *pod_namespaces;/* namespaces with a changed Pod (object used as a set) */
-	json_t *policies;      /* "ns/name" of changed NetworkPolicies (set) */
+	bool all;                     /* rebuild every PolicyEndpoint */
+	bool namespaces;              /* a Namespace (its labels) changed */
+	json_t *policies;             /* "ns/name" of changed NetworkPolicies (set) */
+	struct agent_pod_change *pods;/* old and new versions of changed Pods */
+	size_t n_pods;
 };
 
 /* One PolicyEndpoint per NetworkPolicy of the cache, in the cache's order. */
@@ -140,18 +148,39 @@ void agent_pod_unpublish(struct agent *a, const struct agent_pod *p);
 /* Writes the state file when it is behind; 0 or -errno (logged). */
 int agent_state_flush(struct agent *a);
 
+/* changes.c: every change of the cache goes through these, which note what
+ * changed so the next reconcile rebuilds only the PolicyEndpoints it
+ * reaches. Same returns as pf_k8s_cache_apply and _delete. */
+int agent_cache_apply(struct agent *a, json_t *obj, enum pf_k8s_kind *kind, char *err,
+		      size_t err_len);
+int agent_cache_delete(struct agent *a, enum pf_k8s_kind kind, const char *ns,
+		       const char *name);
+/* Whether the changes can reach the PolicyEndpoint of np (key "ns/name"). */
+bool agent_changes_reach(const struct agent *a, const struct pf_k8s_netpol *np,
+			 const char *key);
+void agent_changes_reset(struct agent_changes *c);
+
 /* source.c: the dir: source feeding the cache. */
 void agent_source_sink(struct agent *a, struct pf_dir_sink *sink);
 /* Saves the objects in force of the files that changed (dir_source_state.h). */
 void agent_source_state_flush(struct agent *a);
-void agent_changes_mark_pod(struct agent *a, const char *ns);
-void agent_changes_reset(struct agent_changes *c);
 
 /* endpoints.c: PolicyEndpoints, rebuilt only where the changes reach. */
 int agent_endpoints_update(struct agent *a, char *err, size_t err_len);
 const struct pf_policy_endpoint *agent_endpoint_find(const struct agent *a, const char *ns,
 						     const char *name);
 void agent_endpoints_free(struct agent_endpoints *e);
+
+/* specs.c: the policy set spec each local pod needs. */
+struct agent_specs {
+	struct pf_set_want *w;  /* one per local pod, for pf_set_table_plan */
+	struct agent_pod **pod; /* the pod of each w */
+	bool *owned;            /* w's spec was resolved here; else it is borrowed */
+	size_t n;
+};
+/* Lock held. Returns 0 or -errno with err naming the pod. */
+int agent_specs_build(struct agent *a, struct agent_specs *s, char *err, size_t err_len);
+void agent_specs_free(struct agent_specs *s);
 
 /* reconcile.c: the cache to the datapath. Lock held. Returns 0 or -errno
  * (the failure is logged and counted; the next reconcile retries). */

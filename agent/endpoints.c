@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* PolicyEndpoints, one per NetworkPolicy, rebuilt only where a change can
- * reach: building all of them for 100 pods and 1,000 policies takes about
- * 120 ms, one of them well under a millisecond. What a PolicyEndpoint
- * depends on (docs/resolver.md):
- *  - its NetworkPolicy;
- *  - the Pods of its own namespace (targets, podSelector-only peers);
- *  - with a namespaceSelector peer: every Pod and every Namespace's labels;
- *  - with an egress named port: every Pod (any address may be one).
- * So a Pod change rebuilds the policies of its namespace and those with a
- * namespaceSelector or an egress named port; a Namespace change rebuilds
- * those with a namespaceSelector. */
+/* PolicyEndpoints, one per NetworkPolicy, rebuilt only where the changes
+ * noted by changes.c reach; the local pods a rebuilt (or removed)
+ * PolicyEndpoint selected, before or after, have their spec resolved again. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,39 +10,6 @@
 #include "log.h"
 #include "resolver.h"
 #include "agent.h"
-
-static bool agent_np_has_ns_selector(const struct pf_k8s_netpol *np)
-{
-	for (int d = 0; d < 2; d++)
-		for (size_t r = 0; r < np->n_rules[d]; r++)
-			for (size_t p = 0; p < np->rules[d][r].n_peers; p++)
-				if (np->rules[d][r].peers[p].ns_sel)
-					return true;
-	return false;
-}
-
-static bool agent_np_has_egress_named_port(const struct pf_k8s_netpol *np)
-{
-	for (size_t r = 0; r < np->n_rules[PF_DIR_EGRESS]; r++)
-		for (size_t p = 0; p < np->rules[PF_DIR_EGRESS][r].n_ports; p++)
-			if (np->rules[PF_DIR_EGRESS][r].ports[p].name)
-				return true;
-	return false;
-}
-
-static bool agent_endpoint_stale(const struct agent_changes *c, const struct pf_k8s_netpol *np,
-				 const char *key)
-{
-	bool ns_sel;
-
-	if (c->all || json_object_get(c->policies, key))
-		return true;
-	ns_sel = agent_np_has_ns_selector(np);
-	if (c->namespaces && ns_sel)
-		return true;
-	return c->pods && (json_object_get(c->pod_namespaces, np->ns) || ns_sel ||
-			   agent_np_has_egress_named_port(np));
-}
 
 /* Index of key in the (sorted) current list, or -1. */
 static long agent_endpoint_index(const struct agent_endpoints *e, const char *key)
@@ -69,6 +28,17 @@ static long agent_endpoint_index(const struct agent_endpoints *e, const char *ke
 			hi = mid;
 	}
 	return -1;
+}
+
+/* The local pods pe selects get their spec resolved again. */
+static void agent_endpoint_touch(struct agent *a, const struct pf_policy_endpoint *pe)
+{
+	for (size_t i = 0; pe && i < pe->n_endpoints; i++) {
+		struct agent_pod *p = agent_pod_find(a, pe->endpoints[i].ns, pe->endpoints[i].name);
+
+		if (p)
+			p->spec_dirty = true;
+	}
 }
 
 const struct pf_policy_endpoint *agent_endpoint_find(const struct agent *a, const char *ns,
@@ -100,14 +70,16 @@ int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 {
 	const struct pf_k8s_table *t = &a->cache.t[PF_K8S_NETWORK_POLICY];
 	struct agent_endpoints next = { 0 };
+	bool *fresh = calloc(t->n + 1, sizeof(*fresh)); /* built in this update */
 	size_t rebuilt = 0;
 	int rc = 0;
 
 	next.keys = calloc(t->n + 1, sizeof(*next.keys));
 	next.pes = calloc(t->n + 1, sizeof(*next.pes));
-	if (!next.keys || !next.pes) {
+	if (!next.keys || !next.pes || !fresh) {
 		free(next.keys);
 		free(next.pes);
+		free(fresh);
 		snprintf(err, err_len, "PolicyEndpoints: out of memory");
 		return -ENOMEM;
 	}
@@ -120,11 +92,12 @@ int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 			rc = -ENOMEM;
 			break;
 		}
-		if (old >= 0 && !agent_endpoint_stale(&a->changes, np, t->e[i].key)) {
+		if (old >= 0 && !agent_changes_reach(a, np, t->e[i].key)) {
 			next.pes[i] = a->pes.pes[old];
 			a->pes.pes[old] = NULL;
 			continue;
 		}
+		fresh[i] = true;
 		next.pes[i] = calloc(1, sizeof(*next.pes[i]));
 		rc = next.pes[i] ? pf_resolve_netpol(&a->cache, np, next.pes[i], err, err_len)
 				 : -ENOMEM;
@@ -139,8 +112,17 @@ int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 	if (rc) {
 		/* Nothing changes; the same changes are looked at next time. */
 		agent_endpoints_free(&next);
+		free(fresh);
 		return rc;
 	}
+	/* What is left of the old list was rebuilt or removed; the new list's
+	 * rebuilt entries are those not taken over. */
+	for (size_t i = 0; i < a->pes.n; i++)
+		agent_endpoint_touch(a, a->pes.pes[i]);
+	for (size_t i = 0; i < next.n; i++)
+		if (fresh[i])
+			agent_endpoint_touch(a, next.pes[i]);
+	free(fresh);
 	agent_endpoints_free(&a->pes);
 	a->pes = next;
 	if (rebuilt)

@@ -2,6 +2,7 @@
 /* The main loop: manifest changes (debounced), reconcile requests, veths
  * going away, retries after a failed reconcile, and SIGTERM/SIGINT. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,9 @@ static void agent_on_debounce(struct agent_loop *l)
 	agent_loop_reconcile(l);
 	agent_source_state_flush(l->a);
 	pthread_mutex_unlock(&l->a->lock);
+	/* A reread manifest file replaces every object tree it held: give
+	 * the freed pages back rather than let the heap keep its peak. */
+	malloc_trim(0);
 }
 
 static void agent_on_links(struct agent_loop *l)

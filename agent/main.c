@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,6 +153,7 @@ static int agent_start_enforcing(struct agent *a)
 		agent_reconcile(a);
 	agent_source_state_flush(a);
 	pthread_mutex_unlock(&a->lock);
+	malloc_trim(0);
 	if (rc)
 		return -1;
 	pf_info("source dir:%s loaded: %zu namespaces, %zu pods, %zu network policies",
@@ -278,6 +280,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	libbpf_set_print(agent_libbpf_print);
+	/* One heap for every thread: the server threads allocate little, and
+	 * per-thread arenas would each keep their own peak. */
+	mallopt(M_ARENA_MAX, 1);
 	/* Blocked before any thread starts, so only the main loop sees them. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);

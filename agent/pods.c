@@ -151,7 +151,7 @@ int agent_pod_publish(struct agent *a, struct agent_pod *p)
 {
 	json_t *obj = agent_pod_object(a, p, true);
 	char err[1024] = "";
-	int rc = obj ? pf_k8s_cache_apply(&a->cache, obj, NULL, err, sizeof(err)) : -ENOMEM;
+	int rc = obj ? agent_cache_apply(a, obj, NULL, err, sizeof(err)) : -ENOMEM;
 
 	json_decref(obj);
 	if (rc && !pf_k8s_cache_get(&a->cache, PF_K8S_POD, p->lp.ns, p->lp.name)) {
@@ -160,13 +160,12 @@ int agent_pod_publish(struct agent *a, struct agent_pod *p)
 		pf_warn("pod %s/%s: %s; enforcing it as a pod without labels", p->lp.ns, p->lp.name,
 			rc == -ENOMEM ? "out of memory" : err);
 		obj = agent_pod_object(a, p, false);
-		rc = obj ? pf_k8s_cache_apply(&a->cache, obj, NULL, err, sizeof(err)) : -ENOMEM;
+		rc = obj ? agent_cache_apply(a, obj, NULL, err, sizeof(err)) : -ENOMEM;
 		json_decref(obj);
 	}
 	if (rc)
 		pf_err("pod %s/%s: put into the object cache: %s", p->lp.ns, p->lp.name,
 		       rc == -ENOMEM ? "out of memory" : err);
-	agent_changes_mark_pod(a, p->lp.ns);
 	return rc;
 }
 
@@ -178,9 +177,8 @@ void agent_pod_unpublish(struct agent *a, const struct agent_pod *p)
 	snprintf(key, sizeof(key), "%s/%s", p->lp.ns, p->lp.name);
 	src = json_object_get(a->source_pods, key);
 	/* Back to what the source says (a pod elsewhere, maybe), or gone. */
-	if (!src || pf_k8s_cache_apply(&a->cache, src, NULL, err, sizeof(err)))
-		pf_k8s_cache_delete(&a->cache, PF_K8S_POD, p->lp.ns, p->lp.name);
-	agent_changes_mark_pod(a, p->lp.ns);
+	if (!src || agent_cache_apply(a, src, NULL, err, sizeof(err)))
+		agent_cache_delete(a, PF_K8S_POD, p->lp.ns, p->lp.name);
 }
 
 int agent_state_flush(struct agent *a)

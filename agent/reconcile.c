@@ -22,13 +22,12 @@
 #include <bpf/bpf.h>
 
 #include "log.h"
-#include "policy_spec_key.h"
-#include "resolver.h"
 #include "agent.h"
 
 struct agent_pass {
-	struct pf_set_want *w;        /* one per local pod, in table order */
-	size_t n;
+	struct agent_specs specs;
+	struct pf_set_want *w;        /* specs.w */
+	size_t n;                     /* specs.n */
 	struct pf_set_plan plan;
 	struct pf_compiled *compiled; /* per plan step, for the written ones */
 	bool *done;                   /* per plan step: the set holds its spec */
@@ -86,55 +85,6 @@ static void agent_drop_gone(struct agent *a)
 		agent_pod_remove(a, p);
 		a->state_dirty = true;
 	}
-}
-
-/* The NetworkPolicies selecting p, for the API and the event log. */
-static void agent_pod_policies(struct agent *a, struct agent_pod *p)
-{
-	json_t *list = json_array();
-	char key[600];
-
-	for (size_t i = 0; list && i < a->pes.n; i++) {
-		const struct pf_policy_endpoint *pe = a->pes.pes[i];
-
-		if (!pf_policy_endpoint_find(pe, p->lp.ns, p->lp.name))
-			continue;
-		snprintf(key, sizeof(key), "%s/%s", pe->policy_ns, pe->policy_name);
-		json_array_append_new(list, json_string(key));
-	}
-	json_decref(p->policies);
-	p->policies = list;
-}
-
-static int agent_pass_specs(struct agent *a, struct agent_pass *ps)
-{
-	/* Strict mode: a direction no policy selects stays unknown (closed). */
-	bool open_by_default = a->cfg.mode == PF_MODE_STANDARD;
-
-	for (size_t i = 0; i < a->n_pods; i++) {
-		struct agent_pod *p = a->pods[i];
-		struct pf_set_want *w = &ps->w[i];
-		char err[512];
-		int rc;
-
-		w->cur = p->lp.set_id;
-		w->spec = calloc(1, sizeof(*w->spec));
-		if (!w->spec) {
-			agent_pass_fail(ps, -ENOMEM, "pod %s/%s: out of memory", p->lp.ns, p->lp.name);
-			return -ENOMEM;
-		}
-		ps->n = i + 1;
-		rc = pf_resolve_pod_spec((const struct pf_policy_endpoint *const *)a->pes.pes,
-					 a->pes.n, p->lp.ns, p->lp.name, open_by_default, w->spec,
-					 err, sizeof(err));
-		if (rc) {
-			agent_pass_fail(ps, rc, "pod %s/%s: %s", p->lp.ns, p->lp.name, err);
-			return rc;
-		}
-		w->key = pf_policy_spec_key(w->spec);
-		agent_pod_policies(a, p);
-	}
-	return 0;
 }
 
 static uint32_t agent_set_gen(struct agent *a, uint32_t id)
@@ -215,7 +165,7 @@ static long agent_step_of(const struct agent_pass *ps, uint32_t id)
 static void agent_pass_bind(struct agent *a, struct agent_pass *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
-		struct agent_pod *p = a->pods[i];
+		struct agent_pod *p = ps->specs.pod[i];
 		uint32_t target = ps->w[i].set;
 		long k = agent_step_of(ps, target);
 		int rc;
@@ -257,6 +207,7 @@ static void agent_pass_bind(struct agent *a, struct agent_pass *ps)
 				p->lp.name, p->lp.host_veth, p->lp.ifindex, target);
 		}
 		p->error[0] = 0;
+		p->spec_dirty = false;
 	}
 }
 
@@ -328,14 +279,9 @@ static int agent_pass_alloc_steps(struct agent_pass *ps, size_t n_pods, size_t n
 
 static void agent_pass_free(struct agent_pass *ps)
 {
-	for (size_t i = 0; i < ps->n; i++)
-		if (ps->w[i].spec) {
-			pf_policy_spec_free(ps->w[i].spec);
-			free(ps->w[i].spec);
-		}
+	agent_specs_free(&ps->specs);
 	for (size_t k = 0; ps->compiled && k < ps->plan.n; k++)
 		pf_compiled_free(&ps->compiled[k]);
-	free(ps->w);
 	free(ps->compiled);
 	free(ps->done);
 	free(ps->moved_ifx);
@@ -373,10 +319,10 @@ int agent_reconcile(struct agent *a)
 	rc = agent_endpoints_update(a, ps.why, sizeof(ps.why));
 	if (rc)
 		ps.err = rc;
-	if (!ps.err && !(ps.w = calloc(a->n_pods + 1, sizeof(*ps.w))))
-		agent_pass_fail(&ps, -ENOMEM, "reconcile: out of memory");
-	if (!ps.err)
-		agent_pass_specs(a, &ps);
+	if (!ps.err && (rc = agent_specs_build(a, &ps.specs, ps.why, sizeof(ps.why))))
+		ps.err = rc;
+	ps.w = ps.specs.w;
+	ps.n = ps.specs.n;
 	if (!ps.err && (rc = pf_set_table_plan(&a->sets, ps.w, ps.n, &ps.plan)))
 		agent_pass_fail(&ps, rc, "plan policy sets: %s",
 				rc == -ENOSPC ? "every policy set id is in use" : strerror(-rc));

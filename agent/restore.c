@@ -162,6 +162,7 @@ int agent_restore(struct agent *a)
 			free(p);
 			continue;
 		}
+		p->spec_dirty = true;
 		agent_restore_pod(a, p);
 		bound += p->bound;
 		attached += p->attached;

@@ -88,6 +88,7 @@ static struct agent_pod *agent_register(struct agent *a, struct pf_local_pod *lp
 		}
 	}
 	memset(lp, 0, sizeof(*lp));
+	p->spec_dirty = true;
 	a->state_dirty = true;
 	agent_pod_publish(a, p);
 	return p;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The dir: source's sink: objects into the cache, local pods merged with
- * the address the CNI gave them, and a note of what changed so the next
- * reconcile rebuilds only the PolicyEndpoints it has to. */
+/* The dir: source's sink: objects into the cache (through changes.c), local
+ * pods merged with the address the CNI gave them, and the objects in force
+ * saved per file for the next start. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,57 +9,6 @@
 #include "dir_source_state.h"
 #include "log.h"
 #include "agent.h"
-
-static void agent_mark(json_t **set, const char *key)
-{
-	if (!*set)
-		*set = json_object();
-	/* Out of memory: no set, so every reader falls back to "all". */
-	if (!*set || json_object_set_new(*set, key, json_true())) {
-		json_decref(*set);
-		*set = NULL;
-	}
-}
-
-void agent_changes_mark_pod(struct agent *a, const char *ns)
-{
-	a->changes.pods = true;
-	agent_mark(&a->changes.pod_namespaces, ns);
-	if (!a->changes.pod_namespaces)
-		a->changes.all = true;
-}
-
-static void agent_changes_mark(struct agent *a, enum pf_k8s_kind kind, const char *ns,
-			       const char *name)
-{
-	char key[600];
-
-	switch (kind) {
-	case PF_K8S_NAMESPACE:
-		a->changes.namespaces = true;
-		break;
-	case PF_K8S_POD:
-		agent_changes_mark_pod(a, ns);
-		break;
-	case PF_K8S_NETWORK_POLICY:
-		snprintf(key, sizeof(key), "%s/%s", ns, name);
-		agent_mark(&a->changes.policies, key);
-		if (!a->changes.policies)
-			a->changes.all = true;
-		break;
-	default:
-		/* PolicyEndpoints in a dir: source are cached but not enforced:
-		 * this agent resolves the NetworkPolicies itself. */
-		break;
-	}
-}
-
-void agent_changes_reset(struct agent_changes *c)
-{
-	json_decref(c->pod_namespaces);
-	json_decref(c->policies);
-	memset(c, 0, sizeof(*c));
-}
 
 static int agent_put(void *ctx, const struct pf_dir_object *o, char *err, size_t err_len)
 {
@@ -88,13 +37,11 @@ static int agent_put(void *ctx, const struct pf_dir_object *o, char *err, size_t
 			return -ENOMEM;
 		return agent_pod_publish(a, p);
 	}
-	rc = pf_k8s_cache_apply(&a->cache, obj, NULL, err, err_len);
+	rc = agent_cache_apply(a, obj, NULL, err, err_len);
 	if (rc == -ENOTSUP)
 		return 0;
 	if (!rc && o->kind == PF_K8S_POD && json_object_set(a->source_pods, key, obj))
 		rc = -ENOMEM;
-	if (!rc)
-		agent_changes_mark(a, o->kind, o->ns, o->name);
 	return rc;
 }
 
@@ -114,9 +61,8 @@ static void agent_del(void *ctx, enum pf_k8s_kind kind, const char *ns, const ch
 			return;
 		}
 	}
-	if (pf_k8s_cache_delete(&a->cache, kind, ns, name) == -ENOENT)
-		return; /* it never validated */
-	agent_changes_mark(a, kind, ns, name);
+	/* -ENOENT: it never validated, nothing to do. */
+	agent_cache_delete(a, kind, ns, name);
 }
 
 static void agent_source_error(void *ctx, const char *msg)

@@ -74,7 +74,8 @@ int pf_dir_source_open(const char *dir, struct pf_dir_source **out, char *err, s
 
 static void pf_dir_object_free(struct pf_dir_object *o)
 {
-	json_decref(o->good);
+	free(o->text);
+	free(o->good);
 	free(o->ns);
 	free(o->name);
 	free(o->where);
@@ -171,19 +172,47 @@ static void pf_sink_error(const struct pf_dir_sink *sink, const char *fmt, ...)
 	sink->error(sink->ctx, msg);
 }
 
-/* Puts o; its good version becomes o's, or stays what it was. */
+/* Puts o (its tree is read back from its text when it has none); its good
+ * version becomes o's, or stays what it was. */
 static void pf_sink_put(const struct pf_dir_sink *sink, struct pf_dir_object *o)
 {
 	char err[1024] = "";
+	bool parsed = !o->obj;
+	char *good;
+	int rc;
 
-	if (sink->put(sink->ctx, o, err, sizeof(err))) {
+	if (parsed && !(o->obj = json_loads(o->text, 0, NULL))) {
+		pf_sink_error(sink, "%s: out of memory", o->where);
+		return;
+	}
+	rc = sink->put(sink->ctx, o, err, sizeof(err));
+	if (parsed) {
+		json_decref(o->obj);
+		o->obj = NULL;
+	}
+	if (rc) {
 		pf_sink_error(sink, "%s: %s; %s", o->where, err,
 			      o->good ? "the previous version stays in force"
 				      : "no version of it is in force");
 		return;
 	}
-	json_decref(o->good);
-	o->good = json_incref(o->obj);
+	good = strdup(o->text);
+	if (!good) {
+		pf_sink_error(sink, "%s: out of memory (what is in force is not recorded)",
+			      o->where);
+		return;
+	}
+	free(o->good);
+	o->good = good;
+}
+
+/* Drops the trees of a file's objects once they are put: the text stays. */
+static void pf_dir_file_shed_trees(struct pf_dir_file *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		json_decref(f->objs[i].obj);
+		f->objs[i].obj = NULL;
+	}
 }
 
 static void pf_sink_file_changed(const struct pf_dir_sink *sink, const char *file)
@@ -226,12 +255,14 @@ static int pf_dir_identity(json_t *obj, const char *where, struct pf_dir_object 
 	if (!rc)
 		rc = pf_k8s_meta(obj, o->kind != PF_K8S_NAMESPACE, &o->ns, &o->name, err,
 				 sizeof(err));
-	if (!rc && !(o->where = strdup(where)))
+	if (!rc && (!(o->where = strdup(where)) ||
+		    !(o->text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS))))
 		rc = -ENOMEM;
 	if (rc) {
 		pf_sink_error(sink, "%s: %s", where, rc == -ENOMEM ? "out of memory" : err);
 		free(o->ns);
 		free(o->name);
+		free(o->where);
 		return -EINVAL;
 	}
 	o->obj = json_incref(obj);
@@ -375,11 +406,13 @@ static int pf_dir_reload(struct pf_dir_source *s, const char *name,
 		struct pf_dir_object *old = pf_objs_find(f->objs, f->n, &objs[i]);
 
 		/* What is in force so far stays unless the new version is taken. */
-		objs[i].good = old ? json_incref(old->good) : NULL;
-		if (!old || !json_equal(old->obj, objs[i].obj))
+		if (old && old->good && !(objs[i].good = strdup(old->good)))
+			pf_sink_error(sink, "%s: out of memory", objs[i].where);
+		if (!old || strcmp(old->text, objs[i].text))
 			pf_sink_put(sink, &objs[i]);
 	}
 	pf_dir_file_replace(s, f, objs, n, uncertain, sink);
+	pf_dir_file_shed_trees(f);
 	pf_sink_file_changed(sink, f->name);
 	return 0;
 }
@@ -417,6 +450,7 @@ int pf_dir_source_seed(struct pf_dir_source *s, const char *file, json_t *objs,
 		f->objs[f->n] = o;
 		pf_sink_put(sink, &f->objs[f->n++]);
 	}
+	pf_dir_file_shed_trees(f);
 	return 0;
 }
 

@@ -27,13 +27,16 @@
 
 #include "k8s_objects.h"
 
+/* Objects are kept as compact JSON text (keys sorted), which is a tenth of
+ * the size of a JSON tree: an agent holds thousands of them. */
 struct pf_dir_object {
 	enum pf_k8s_kind kind;
 	char *ns;    /* NULL for a Namespace */
 	char *name;
-	json_t *obj;  /* the document (or List item) as read */
-	json_t *good; /* the version the sink last took (the one in force), or NULL */
-	char *where;  /* "DIR/file.yaml document 2 (line 14)" */
+	json_t *obj; /* the document (or List item) as read; only while it is put */
+	char *text;  /* obj as text, to tell whether it changed */
+	char *good;  /* text of the version the sink last took (the one in force), or NULL */
+	char *where; /* "DIR/file.yaml document 2 (line 14)" */
 };
 
 struct pf_dir_sink {
@@ -76,7 +79,7 @@ int pf_dir_source_read_events(struct pf_dir_source *s);
 int pf_dir_source_sync(struct pf_dir_source *s, const struct pf_dir_sink *sink);
 
 /* Installs a file's objects as a previous run left them in force (objs: a
- * JSON list of their good versions), putting each into the sink, without
+ * JSON list of their good versions, taken as they are), putting each into the sink, without
  * reading the file. The next scan compares the file with them, so after a
  * restart a file that does not parse, or an object that does not validate,
  * keeps what was in force before, as it would have without the restart.

@@ -37,7 +37,8 @@ int pf_dir_state_save(const char *state_dir, const struct pf_dir_source *s, cons
 	}
 	objs = pf_dir_source_file_objects(s, file, &n);
 	for (size_t i = 0; list && i < n; i++)
-		if (objs[i].good && json_array_append(list, objs[i].good)) {
+		if (objs[i].good &&
+		    json_array_append_new(list, json_loads(objs[i].good, 0, NULL))) {
 			json_decref(list);
 			list = NULL;
 		}

@@ -133,10 +133,17 @@ start_agent() { # extra flags...
 }
 # started DESCRIPTION [FLAGS...]: not through check, whose $(...) would
 # wait for the agent's end.
+# Without an agent nothing else can be judged: the test ends there.
 started() {
 	local desc=$1
 	shift
-	if start_agent "$@"; then pass "$desc"; else fail "$desc"; fi
+	if start_agent "$@"; then
+		pass "$desc"
+	else
+		fail "$desc"
+		echo "$passed passed, $failed failed"
+		exit 1
+	fi
 }
 stop_agent() { # SIGNAL
 	kill "-$1" "$AGENT_PID"
