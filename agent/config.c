@@ -46,14 +46,17 @@ static const struct agent_flag_info agent_flags[FLAG_COUNT] = {
 			       "use the IPv6 addresses the CNI reports for local pods" },
 	[FLAG_ENABLE_EVENTS] = { "enable-policy-event-logs", true, "BOOL", NULL, "false",
 				 "log every new flow's verdict as a JSON line" },
-	[FLAG_LOG_FILE] = { "log-file", false, "PATH", NULL, NULL, "JSON-lines log (default stderr)" },
+	[FLAG_LOG_FILE] = { "log-file", false, "PATH", NULL, NULL,
+			    "JSON-lines log (default stderr)" },
 	[FLAG_METRICS_BIND] = { "metrics-bind-addr", false, "ADDR:PORT", NULL, "127.0.0.1:8162",
 				"ADDR:PORT of /metrics" },
 	[FLAG_HEALTH_BIND] = { "health-probe-bind-addr", false, "ADDR:PORT", NULL, "127.0.0.1:8163",
 			       "ADDR:PORT of /healthz and /readyz" },
 	[FLAG_CT_PERIOD] = { "conntrack-cache-cleanup-period", false, "SECONDS", NULL, "300",
-			     "seconds between sweeps of idle tracked flows (and their idle limit)" },
-	[FLAG_MODE] = { "network-policy-mode", false, "MODE", "NETWORK_POLICY_ENFORCING_MODE", "standard",
+			     "seconds between sweeps of idle tracked flows (also their idle "
+			     "limit)" },
+	[FLAG_MODE] = { "network-policy-mode", false, "MODE", "NETWORK_POLICY_ENFORCING_MODE",
+			"standard",
 			"standard (open until a policy selects the pod) or strict (closed)" },
 	[FLAG_SOURCE] = { "source", false, "dir:PATH", NULL, "dir:/etc/podfence/manifests",
 			  "where objects come from: dir:PATH (a directory of manifests)" },
@@ -122,7 +125,8 @@ static int agent_config_check(const char *const *value, char origin[][64],
 
 	for (int f = FLAG_ENABLE_NP; f <= FLAG_ENABLE_EVENTS; f++)
 		if (agent_parse_bool(value[f], bools[f]))
-			return agent_bad(err, err_len, origin[f], value[f], "must be true or false");
+			return agent_bad(err, err_len, origin[f], value[f],
+					 "must be true or false");
 	for (int f = 0; f < FLAG_COUNT; f++)
 		if (value[f] && !*value[f]) {
 			snprintf(err, err_len, "%s is empty", origin[f]);
@@ -135,7 +139,8 @@ static int agent_config_check(const char *const *value, char origin[][64],
 				 "must be a number of seconds from 1 to 604800");
 	cfg->ct_period = (unsigned)period;
 	if (strcmp(mode, "standard") && strcmp(mode, "strict"))
-		return agent_bad(err, err_len, origin[FLAG_MODE], mode, "must be standard or strict");
+		return agent_bad(err, err_len, origin[FLAG_MODE], mode,
+				 "must be standard or strict");
 	cfg->mode = !strcmp(mode, "strict") ? PF_MODE_STRICT : PF_MODE_STANDARD;
 	if (strncmp(src, "dir:", 4) || src[4] != '/')
 		return agent_bad(err, err_len, origin[FLAG_SOURCE], src,
@@ -143,11 +148,12 @@ static int agent_config_check(const char *const *value, char origin[][64],
 	cfg->source_dir = src + 4;
 	for (int f = FLAG_PIN_ROOT; f <= FLAG_EVENT_LOG; f++)
 		if (value[f] && *value[f] != '/')
-			return agent_bad(err, err_len, origin[f], value[f], "must be an absolute path");
+			return agent_bad(err, err_len, origin[f], value[f],
+					 "must be an absolute path");
 	if (value[FLAG_NODE_NAME]) {
 		if (strlen(value[FLAG_NODE_NAME]) >= sizeof(cfg->node_name))
-			return agent_bad(err, err_len, origin[FLAG_NODE_NAME], value[FLAG_NODE_NAME],
-					 "too long");
+			return agent_bad(err, err_len, origin[FLAG_NODE_NAME],
+					 value[FLAG_NODE_NAME], "too long");
 		snprintf(cfg->node_name, sizeof(cfg->node_name), "%s", value[FLAG_NODE_NAME]);
 	} else if (gethostname(cfg->node_name, sizeof(cfg->node_name) - 1)) {
 		snprintf(err, err_len, "--node-name not given and the host name is unreadable: %s",

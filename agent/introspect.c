@@ -113,10 +113,11 @@ void agent_introspect_policies(struct agent *a, struct pf_http_reply *reply)
 
 	pthread_mutex_lock(&a->lock);
 	for (size_t i = 0; i < pf_k8s_cache_count(&a->cache, PF_K8S_NETWORK_POLICY); i++) {
-		const struct pf_k8s_netpol *np = pf_k8s_cache_at(&a->cache, PF_K8S_NETWORK_POLICY, i);
+		const struct pf_k8s_netpol *np =
+			pf_k8s_cache_at(&a->cache, PF_K8S_NETWORK_POLICY, i);
+		const struct pf_policy_endpoint *pe = agent_endpoint_find(a, np->ns, np->name);
 
-		json_array_append_new(policies,
-				      agent_policy_json(np, agent_endpoint_find(a, np->ns, np->name)));
+		json_array_append_new(policies, agent_policy_json(np, pe));
 	}
 	for (size_t i = 0; i < a->pes.n; i++)
 		json_array_append_new(pes, pf_policy_endpoint_to_json(a->pes.pes[i]));

@@ -38,8 +38,11 @@ void agent_names_refresh(struct agent *a)
 
 	if (a->ips && a->ips_generation == a->cache.generation)
 		return;
-	for (size_t i = 0; i < pf_k8s_cache_count(&a->cache, PF_K8S_POD); i++)
-		total += ((const struct pf_k8s_pod *)pf_k8s_cache_at(&a->cache, PF_K8S_POD, i))->n_ips;
+	for (size_t i = 0; i < pf_k8s_cache_count(&a->cache, PF_K8S_POD); i++) {
+		const struct pf_k8s_pod *p = pf_k8s_cache_at(&a->cache, PF_K8S_POD, i);
+
+		total += p->n_ips;
+	}
 	ips = calloc(total + 1, sizeof(*ips));
 	if (!ips) {
 		pf_warn("address index for the event log: out of memory; peers go unnamed");

@@ -118,7 +118,8 @@ static int agent_set_addresses(json_t *obj, const struct agent_pod *p, const cha
 	/* The CNI plugin is the truth about a local pod's address and node. */
 	json_object_del(status, "podIP");
 	if (!bad && p->lp.n_ips)
-		bad |= json_object_set(status, "podIP", json_object_get(json_array_get(ips, 0), "ip"));
+		bad |= json_object_set(status, "podIP",
+				       json_object_get(json_array_get(ips, 0), "ip"));
 	if (!bad)
 		bad |= json_object_set(status, "podIPs", ips);
 	if (!bad)

@@ -162,50 +162,72 @@ static long agent_step_of(const struct agent_pass *ps, uint32_t id)
 	return -1;
 }
 
+/* Records why p is not enforced, and fails the pass. */
+static void agent_pod_fail(struct agent_pass *ps, struct agent_pod *p, int rc, const char *what)
+{
+	snprintf(p->error, sizeof(p->error), "%s: %s", what, strerror(-rc));
+	agent_pass_fail(ps, rc, "pod %s/%s: %s", p->lp.ns, p->lp.name, p->error);
+}
+
+static int agent_pod_bind(struct agent *a, struct agent_pass *ps, struct agent_pod *p,
+			  uint32_t target)
+{
+	char what[64];
+	int rc;
+
+	if (p->bound && p->lp.set_id == target)
+		return 0;
+	rc = pf_datapath_pod_bind(a->dp, p->lp.ifindex, target);
+	if (rc) {
+		snprintf(what, sizeof(what), "bind to policy set %u", target);
+		agent_pod_fail(ps, p, rc, what);
+		return rc;
+	}
+	pf_set_table_move(&a->sets, p->lp.set_id, target);
+	/* It had flows under another set: they are re-checked. */
+	if (p->bound) {
+		ps->moved_ifx[ps->n_moved] = (uint32_t)p->lp.ifindex;
+		ps->moved_set[ps->n_moved++] = target;
+	}
+	p->lp.set_id = target;
+	p->bound = true;
+	a->state_dirty = true;
+	return 0;
+}
+
+static int agent_pod_attach(struct agent *a, struct agent_pass *ps, struct agent_pod *p)
+{
+	int rc;
+
+	if (p->attached)
+		return 0;
+	rc = pf_datapath_attach(a->dp, p->lp.ifindex);
+	if (rc) {
+		agent_pod_fail(ps, p, rc, "attach to its veth");
+		return rc;
+	}
+	p->attached = true;
+	pf_info("pod %s/%s enforced on %s (ifindex %d) with policy set %u", p->lp.ns, p->lp.name,
+		p->lp.host_veth, p->lp.ifindex, p->lp.set_id);
+	return 0;
+}
+
+/* Sets are written: pods are bound to them, then programs attached (a pod's
+ * first packet through the programs already finds its set). */
 static void agent_pass_bind(struct agent *a, struct agent_pass *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		struct agent_pod *p = ps->specs.pod[i];
 		uint32_t target = ps->w[i].set;
 		long k = agent_step_of(ps, target);
-		int rc;
 
 		if (k >= 0 && !ps->done[k]) {
 			snprintf(p->error, sizeof(p->error), "policy set %u could not be written",
 				 target);
 			continue;
 		}
-		if (!p->bound || p->lp.set_id != target) {
-			bool moved = p->bound;
-
-			rc = pf_datapath_pod_bind(a->dp, p->lp.ifindex, target);
-			if (rc) {
-				snprintf(p->error, sizeof(p->error), "bind to policy set %u: %s", target,
-					 strerror(-rc));
-				agent_pass_fail(ps, rc, "pod %s/%s: %s", p->lp.ns, p->lp.name, p->error);
-				continue;
-			}
-			pf_set_table_move(&a->sets, p->lp.set_id, target);
-			if (moved) {
-				ps->moved_ifx[ps->n_moved] = (uint32_t)p->lp.ifindex;
-				ps->moved_set[ps->n_moved++] = target;
-			}
-			p->lp.set_id = target;
-			p->bound = true;
-			a->state_dirty = true;
-		}
-		if (!p->attached) {
-			rc = pf_datapath_attach(a->dp, p->lp.ifindex);
-			if (rc) {
-				snprintf(p->error, sizeof(p->error), "attach to %s: %s", p->lp.host_veth,
-					 strerror(-rc));
-				agent_pass_fail(ps, rc, "pod %s/%s: %s", p->lp.ns, p->lp.name, p->error);
-				continue;
-			}
-			p->attached = true;
-			pf_info("pod %s/%s enforced on %s (ifindex %d) with policy set %u", p->lp.ns,
-				p->lp.name, p->lp.host_veth, p->lp.ifindex, target);
-		}
+		if (agent_pod_bind(a, ps, p, target) || agent_pod_attach(a, ps, p))
+			continue;
 		p->error[0] = 0;
 		p->spec_dirty = false;
 	}

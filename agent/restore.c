@@ -75,9 +75,10 @@ static void agent_check_foreign_bindings(struct agent *a)
 		if (agent_pod_by_ifindex(a, (int)key) || bpf_map_lookup_elem(fd, &key, &v))
 			continue;
 		if (if_indextoname(key, name)) {
-			pf_warn("%s (ifindex %u) is bound to policy set %u but is no pod of the state "
-				"file: it keeps those rules until its pod is enforced again", name, key,
-				v.set_id);
+			pf_warn("%s (ifindex %u) is bound to policy set %u but is no pod of "
+				"the state file: it keeps those rules until its pod is "
+				"enforced again",
+				name, key, v.set_id);
 			if (!pf_set_table_get(&a->sets, v.set_id))
 				pf_set_table_restore(&a->sets, v.set_id, 0, false, 0, 0, 0);
 			pf_set_table_move(&a->sets, 0, v.set_id);

@@ -113,7 +113,8 @@ static void agent_enforce(struct agent *a, const char *body, size_t len,
 	json_decref(req);
 	if (!a->cfg.enabled) {
 		pf_local_pod_free(&lp);
-		pf_http_reply_json(reply, 200, json_pack("{s:b, s:n}", "enforced", 1, "policy_set"));
+		pf_http_reply_json(reply, 200,
+				   json_pack("{s:b, s:n}", "enforced", 1, "policy_set"));
 		return;
 	}
 	/* Without --enable-ipv6 the pod is known by its IPv4 address only

@@ -386,5 +386,23 @@ check "the state file lists only a" jq -e '[.pods[].name] == ["a"]' "$STATE/stat
 stop_agent TERM
 check "clean exit logged" grep -q '"msg":"exit 0"' "$LOG"
 
+# ---- network policy disabled (the seed's default) ----
+started "the agent starts with --enable-network-policy=false" --enable-network-policy=false
+check "disabled: enforce-pod succeeds at once, with no set" \
+	test "$(enforce c)" = '{"enforced":true,"policy_set":null}'
+check "disabled: nothing attached to c" not attached c
+stop_agent TERM
+
+bad_flag() { # FLAG: refused with status 2, naming it
+	local out rc
+	out=$("$AGENT" "$1" 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] && grep -qF -- "${1%%=*}" <<<"$out"
+}
+check "a bad mode is refused, naming the flag (status 2)" bad_flag --network-policy-mode=lax
+check "a bad boolean is refused, naming the flag (status 2)" bad_flag --enable-ipv6=maybe
+check "a bad period is refused, naming the flag (status 2)" \
+	bad_flag --conntrack-cache-cleanup-period=-1
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -196,9 +196,13 @@ static void untouched_policy_endpoints_do_not_change(void **state)
 		after = endpoints_text(&c);
 		for (size_t k = 0; k < n_np; k++) {
 			const struct pf_k8s_netpol *np = pf_k8s_cache_at(&c, PF_K8S_NETWORK_POLICY, k);
-			bool reached = ns_change ? pf_netpol_uses_namespace_labels(np)
-						 : (had && pf_netpol_involves_pod(&c, np, ns, &old)) ||
-							   (has && pf_netpol_involves_pod(&c, np, ns, &new));
+			bool reached;
+
+			if (ns_change)
+				reached = pf_netpol_uses_namespace_labels(np);
+			else
+				reached = (had && pf_netpol_involves_pod(&c, np, ns, &old)) ||
+					  (has && pf_netpol_involves_pod(&c, np, ns, &new));
 
 			if (reached) {
 				skipped++;
