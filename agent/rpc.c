@@ -133,6 +133,9 @@ static void agent_enforce(struct agent *a, const char *body, size_t len,
 	pthread_mutex_lock(&a->lock);
 	p = agent_register(a, &lp, reply);
 	if (p) {
+		/* Saved before anything is bound: an agent killed in between
+		 * still knows the pod when it starts again. */
+		agent_state_flush(a);
 		in_time = agent_wait_reconcile(a, AGENT_ENFORCE_TIMEOUT_MS);
 		p = agent_pod_find(a, ns, name);
 		if (p && p->bound && p->attached && !p->error[0])
