@@ -84,7 +84,7 @@ int pf_ct_forget_ifindex(struct pf_datapath *dp, uint32_t ifindex)
 
 struct pf_revalidate_ctx {
 	const struct pf_compiled *c;
-	uint32_t *ifindexes; /* the set's pods */
+	const uint32_t *ifindexes; /* the pods whose flows are re-checked */
 	size_t n;
 	uint32_t mode;
 };
@@ -114,10 +114,26 @@ static bool pf_ct_revoked(const struct pf_ct_key *k, const struct pf_ct_val *v, 
 	}
 }
 
+int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, size_t n,
+			  const struct pf_compiled *c)
+{
+	struct pf_revalidate_ctx r = { .c = c, .ifindexes = ifindexes, .n = n,
+				       .mode = dp->mode };
+	size_t removed = 0;
+	int err = n ? pf_ct_prune(dp, pf_ct_revoked, &r, &removed) : 0;
+
+	if (err)
+		pf_err("re-check tracked flows of %zu rebound pods: %s", n, strerror(-err));
+	else if (removed)
+		pf_info("%zu tracked flows of %zu rebound pods no longer allowed were removed",
+			removed, n);
+	return err;
+}
+
 int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const struct pf_compiled *c)
 {
 	struct pf_revalidate_ctx r = { .c = c, .mode = dp->mode };
-	uint32_t key, prev, *grown;
+	uint32_t key, prev, *pods = NULL, *grown;
 	struct pf_pod_val pod;
 	bool have_prev = false;
 	size_t removed = 0, cap = 0;
@@ -129,17 +145,18 @@ int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const struct pf_co
 		if (bpf_map_lookup_elem(dp->map_fd[PF_MAP_PODS], &key, &pod) || pod.set_id != set_id)
 			continue;
 		if (r.n == cap) {
-			grown = realloc(r.ifindexes, (cap = cap ? cap * 2 : 8) * sizeof(*grown));
+			grown = realloc(pods, (cap = cap ? cap * 2 : 8) * sizeof(*grown));
 			if (!grown) {
-				free(r.ifindexes);
+				free(pods);
 				return -ENOMEM;
 			}
-			r.ifindexes = grown;
+			pods = grown;
 		}
-		r.ifindexes[r.n++] = key;
+		pods[r.n++] = key;
 	}
+	r.ifindexes = pods;
 	err = r.n ? pf_ct_prune(dp, pf_ct_revoked, &r, &removed) : 0;
-	free(r.ifindexes);
+	free(pods);
 	if (err)
 		pf_err("re-check tracked flows of policy set %u: %s", set_id, strerror(-err));
 	else if (removed)

@@ -82,6 +82,13 @@ int pf_policy_set_apply(struct pf_datapath *dp, uint32_t set_id,
 			const struct pf_compiled *compiled);
 int pf_policy_set_delete(struct pf_datapath *dp, uint32_t set_id);
 
+/* Re-checks the tracked flows of pods just bound to a set whose rules are c
+ * (what pf_policy_set_apply does for the pods already in it): flows c
+ * refuses are removed, so a pod moved to stricter rules loses the access
+ * they revoke at once; flows still allowed keep their entries. */
+int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, size_t n,
+			  const struct pf_compiled *c);
+
 /* Removes tracked flows idle for longer than max_idle_ns. */
 int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed);
 

@@ -32,6 +32,17 @@ struct pf_http_request {
 	bool too_big;
 };
 
+/* The connection whose request the handler on this thread is answering:
+ * handlers see the path only, and ask for query arguments through it. */
+static __thread struct MHD_Connection *pf_http_current;
+
+const char *pf_http_query_arg(const char *name)
+{
+	return pf_http_current ? MHD_lookup_connection_value(pf_http_current,
+							     MHD_GET_ARGUMENT_KIND, name)
+			       : NULL;
+}
+
 void pf_http_reply_json(struct pf_http_reply *reply, int status, json_t *obj)
 {
 	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
@@ -148,7 +159,9 @@ static enum MHD_Result pf_http_access(void *cls, struct MHD_Connection *conn, co
 	}
 	if (req->too_big)
 		return pf_http_too_big(conn);
+	pf_http_current = conn;
 	srv->handler(srv->ctx, method, url, req->body ? req->body : "", req->len, &reply);
+	pf_http_current = NULL;
 	if (!reply.status) {
 		pf_err("http handler for %s %s set no status", method, url);
 		free(reply.body);

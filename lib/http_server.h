@@ -25,6 +25,11 @@ typedef void (*pf_http_handler)(void *ctx, const char *method, const char *path,
 				const char *body, size_t body_len,
 				struct pf_http_reply *reply);
 
+/* A query argument of the request being handled ("pod" of
+ * /v1/explain?pod=x/a), URL-decoded, or NULL. Valid only inside a handler,
+ * on its thread. */
+const char *pf_http_query_arg(const char *name);
+
 /* Fills reply with obj rendered compact (obj is consumed). A value that
  * cannot be rendered becomes a 500. */
 void pf_http_reply_json(struct pf_http_reply *reply, int status, json_t *obj);

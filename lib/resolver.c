@@ -244,6 +244,7 @@ static int pf_resolve_targets(const struct pf_k8s_cache *c, const struct pf_k8s_
 			      struct pf_policy_endpoint *pe)
 {
 	size_t n = pf_k8s_cache_count(c, PF_K8S_POD);
+	struct pf_pe_endpoint *shrunk;
 
 	pe->endpoints = calloc(n + 1, sizeof(*pe->endpoints));
 	if (!pe->endpoints)
@@ -266,6 +267,10 @@ static int pf_resolve_targets(const struct pf_k8s_cache *c, const struct pf_k8s_
 		if (np->types[PF_DIR_INGRESS] && pf_endpoint_named_ports(np, p, ep))
 			return -ENOMEM;
 	}
+	/* Room was made for every pod; an agent keeps 1,000 of these. */
+	shrunk = realloc(pe->endpoints, (pe->n_endpoints + 1) * sizeof(*pe->endpoints));
+	if (shrunk)
+		pe->endpoints = shrunk;
 	return 0;
 }
 

@@ -35,6 +35,12 @@ static void echo_handler(void *ctx, const char *method, const char *path, const 
 		pf_http_reply_error(reply, 404, "no route for %s", path);
 		return;
 	}
+	if (!strcmp(path, "/query")) {
+		const char *pod = pf_http_query_arg("pod");
+
+		pf_http_reply_json(reply, 200, json_pack("{s:s?}", "pod", pod));
+		return;
+	}
 	if (!strcmp(path, "/text")) {
 		reply->status = 200;
 		reply->body = strdup("plain\n");
@@ -150,6 +156,23 @@ static void test_unix_post_reaches_handler_and_reply_comes_back(void **state)
 	assert_int_equal(fetch(sock_path, "http://localhost/v1/get", NULL, 0, &f), CURLE_OK);
 	assert_string_equal(f.body, "{\"method\":\"GET\",\"path\":\"/v1/get\",\"body\":\"\"}");
 	assert_int_equal(calls, 2);
+	pf_http_stop(srv);
+}
+
+static void test_query_arguments_reach_the_handler_decoded(void **state)
+{
+	int calls = 0, err = 0;
+	struct pf_http_server *srv = pf_http_serve_unix(sock_path, echo_handler, &calls, &err);
+	struct fetched f;
+
+	(void)state;
+	assert_non_null(srv);
+	assert_int_equal(fetch(sock_path, "http://localhost/query?pod=x%2Fa&other=1", NULL, 0, &f),
+			 CURLE_OK);
+	assert_string_equal(f.body, "{\"pod\":\"x/a\"}");
+	assert_int_equal(fetch(sock_path, "http://localhost/query", NULL, 0, &f), CURLE_OK);
+	assert_string_equal(f.body, "{\"pod\":null}");
+	assert_null(pf_http_query_arg("pod")); /* outside a handler */
 	pf_http_stop(srv);
 }
 
@@ -304,6 +327,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unix_post_reaches_handler_and_reply_comes_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_arguments_reach_the_handler_decoded,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket_is_root_only_and_removed_on_stop,
 						setup, teardown),

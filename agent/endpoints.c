@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+/* PolicyEndpoints, one per NetworkPolicy, rebuilt only where the changes
+ * noted by changes.c reach; the local pods a rebuilt (or removed)
+ * PolicyEndpoint selected, before or after, have their spec resolved again. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "resolver.h"
+#include "agent.h"
+
+/* Index of key in the (sorted) current list, or -1. */
+static long agent_endpoint_index(const struct agent_endpoints *e, const char *key)
+{
+	size_t lo = 0, hi = e->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(e->keys[mid], key);
+
+		if (!d)
+			return (long)mid;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* The local pods pe selects get their spec resolved again. */
+static void agent_endpoint_touch(struct agent *a, const struct pf_policy_endpoint *pe)
+{
+	for (size_t i = 0; pe && i < pe->n_endpoints; i++) {
+		struct agent_pod *p = agent_pod_find(a, pe->endpoints[i].ns, pe->endpoints[i].name);
+
+		if (p)
+			p->spec_dirty = true;
+	}
+}
+
+const struct pf_policy_endpoint *agent_endpoint_find(const struct agent *a, const char *ns,
+						     const char *name)
+{
+	char key[600];
+	long i;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	i = agent_endpoint_index(&a->pes, key);
+	return i < 0 ? NULL : a->pes.pes[i];
+}
+
+void agent_endpoints_free(struct agent_endpoints *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->keys[i]);
+		if (e->pes[i]) {
+			pf_policy_endpoint_free(e->pes[i]);
+			free(e->pes[i]);
+		}
+	}
+	free(e->keys);
+	free(e->pes);
+	memset(e, 0, sizeof(*e));
+}
+
+int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
+{
+	const struct pf_k8s_table *t = &a->cache.t[PF_K8S_NETWORK_POLICY];
+	struct agent_endpoints next = { 0 };
+	bool *fresh = calloc(t->n + 1, sizeof(*fresh)); /* built in this update */
+	size_t rebuilt = 0;
+	int rc = 0;
+
+	next.keys = calloc(t->n + 1, sizeof(*next.keys));
+	next.pes = calloc(t->n + 1, sizeof(*next.pes));
+	if (!next.keys || !next.pes || !fresh) {
+		free(next.keys);
+		free(next.pes);
+		free(fresh);
+		snprintf(err, err_len, "PolicyEndpoints: out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n && !rc; i++, next.n++) {
+		const struct pf_k8s_netpol *np = t->e[i].obj;
+		long old = agent_endpoint_index(&a->pes, t->e[i].key);
+
+		if (!(next.keys[i] = strdup(t->e[i].key))) {
+			snprintf(err, err_len, "PolicyEndpoints: out of memory");
+			rc = -ENOMEM;
+			break;
+		}
+		if (old >= 0 && !agent_changes_reach(a, np, t->e[i].key)) {
+			next.pes[i] = a->pes.pes[old];
+			a->pes.pes[old] = NULL;
+			continue;
+		}
+		fresh[i] = true;
+		next.pes[i] = calloc(1, sizeof(*next.pes[i]));
+		rc = next.pes[i] ? pf_resolve_netpol(&a->cache, np, next.pes[i], err, err_len)
+				 : -ENOMEM;
+		if (rc) {
+			free(next.pes[i]);
+			next.pes[i] = NULL;
+			if (rc == -ENOMEM)
+				snprintf(err, err_len, "PolicyEndpoints: out of memory");
+		}
+		rebuilt++;
+	}
+	if (rc) {
+		/* Nothing changes; the same changes are looked at next time. */
+		agent_endpoints_free(&next);
+		free(fresh);
+		return rc;
+	}
+	/* What is left of the old list was rebuilt or removed; the new list's
+	 * rebuilt entries are those not taken over. */
+	for (size_t i = 0; i < a->pes.n; i++)
+		agent_endpoint_touch(a, a->pes.pes[i]);
+	for (size_t i = 0; i < next.n; i++)
+		if (fresh[i])
+			agent_endpoint_touch(a, next.pes[i]);
+	free(fresh);
+	agent_endpoints_free(&a->pes);
+	a->pes = next;
+	if (rebuilt)
+		pf_debug("rebuilt %zu of %zu PolicyEndpoints", rebuilt, t->n);
+	agent_changes_reset(&a->changes);
+	return 0;
+}
