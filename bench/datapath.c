@@ -578,7 +578,8 @@ static void bench_cell(char *buf, const struct bench_fig *f)
 		snprintf(buf, 16, "%5s %7s", "-", "");
 }
 
-/* The floor over the whole benchmark: median, lowest and highest run. */
+/* The floor over the whole benchmark: median, lowest and highest run (the
+ * median sorts the runs in place). */
 static void bench_floor_summary(struct bench *b, uint32_t *median, uint32_t *lo, uint32_t *hi)
 {
 	*median = bench_median_of(b->floor_runs, b->n_floor_runs);
@@ -636,7 +637,8 @@ static void bench_print_table(struct bench *b, const char *kernel)
 	}
 	printf("\n* allowed new flow: mean of %u single-repetition runs, each from a new source\n"
 	       "  port (conntrack miss, rules, port search, conntrack insert), each after a\n"
-	       "  single-repetition floor run (one repetition also pays the timer reads).\n"
+	       "  single-repetition floor run. One repetition pays the timer reads and runs\n"
+	       "  with caches cooled by the syscall: compare it with its own floor only.\n"
 	       "compile: pf_policy_compile; apply: pf_policy_set_apply (write the maps, swap);\n"
 	       "rule maps: what the set adds to pf_rules + pf_hosts + pf_ports (fdinfo memlock).\n",
 	       BENCH_ONCE_FLOWS);
