@@ -86,6 +86,7 @@ test-e2e: all
 bench: all
 	$(Q)for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 demo: all
-	$(Q)scripts/demo.sh
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+	$(Q)BUILD=$(BUILD) scripts/demo-node.sh
 clean:
 	rm -rf $(BUILD)

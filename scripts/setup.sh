@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one set-up command for a fresh Debian 12 machine (as root): installs
-# the packages podfence needs, builds everything, and runs the demo.
+# the packages podfence needs, builds everything, and runs the demos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
