@@ -84,6 +84,8 @@ int cmd_pods(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_policies(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_explain(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_trace(const struct cli_ctx *ctx, int argc, char **argv);
+/* Daemon health over their sockets (cmd_health.c). */
+int cmd_health(const struct cli_ctx *ctx, int argc, char **argv);
 
 /* Commands that live in their own files. */
 int cmd_ebpf_dump_maps(const struct cli_ctx *ctx, int argc, char **argv);

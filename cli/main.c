@@ -53,6 +53,11 @@ static const char cli_usage_text[] =
 	"                             FROM, TO: NS/POD (found with the agent) or an\n"
 	"                             IP address; TCP by default\n"
 	"\n"
+	"Health (a Kubernetes exec probe: exit 0 healthy, 1 not):\n"
+	"  health ipamd [--socket PATH]\n"
+	"                             podfence-ipamd (default /run/podfence/ipamd.sock)\n"
+	"  health agent               podfence-agent on --agent-socket\n"
+	"\n"
 	"Options:\n"
 	"  --pin-root DIR             bpffs root of the pins (default " PF_DEFAULT_PIN_ROOT ")\n"
 	"  --agent-socket PATH        podfence-agent's socket (default\n"
@@ -164,6 +169,7 @@ int main(int argc, char **argv)
 		{ "policies", cmd_policies },
 		{ "explain", cmd_explain },
 		{ "trace", cmd_trace },
+		{ "health", cmd_health },
 		{ NULL, NULL },
 	};
 	struct cli_ctx ctx = { .pin_root = PF_DEFAULT_PIN_ROOT,

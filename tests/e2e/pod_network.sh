@@ -76,6 +76,10 @@ ip -n "$NODE" link set lo up
 ip -n "$NODE" addr add 192.168.77.1/32 dev lo
 
 check "ipamd starts" start_ipamd
+check "podfence-ctl health ipamd: healthy (exit 0)" \
+	in_node "$BUILD/podfence-ctl" health ipamd --socket "$SOCK"
+check "podfence-ctl health ipamd on a dead socket: exit 1" \
+	test "$(in_node "$BUILD/podfence-ctl" health ipamd --socket "$TMP/none.sock" 2>/dev/null; echo $?)" = 1
 check "podfence-init prepares the node and installs the plugin" \
 	in_node "$BUILD/podfence-init" --cni-bin-dir "$BIN" --cni-conf-dir "$CONF" \
 	--plugin "$BUILD/podfence-cni" --ipamd-socket "$SOCK" --agent-socket "$AGENT_SOCK" \
