@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "dir_source_state.h"
+#include "dirs.h"
 #include "log.h"
 #include "agent.h"
 
@@ -49,30 +50,11 @@ static int agent_libbpf_print(enum libbpf_print_level level, const char *fmt, va
 	return 0;
 }
 
-static int agent_mkdirs(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* One agent per state directory; the lock goes with the process, even on
  * kill -9, so a restart takes it at once. */
 static int agent_lock_state(const struct agent_config *cfg)
 {
-	int rc = agent_mkdirs(cfg->state_dir, 0700), fd;
+	int rc = pf_mkdirs(cfg->state_dir, 0700), fd;
 
 	if (rc) {
 		pf_err("create --state-dir %s: %s", cfg->state_dir, strerror(-rc));
@@ -120,7 +102,7 @@ static int agent_start_enforcing(struct agent *a)
 	if (pf_datapath_open(&opts, &a->dp, &a->adopted) || agent_prog_ids(a) ||
 	    agent_restore(a))
 		return -1;
-	rc = agent_mkdirs(a->cfg.source_dir, 0755);
+	rc = pf_mkdirs(a->cfg.source_dir, 0755);
 	if (!rc)
 		rc = pf_dir_source_open(a->cfg.source_dir, &a->src, err, sizeof(err));
 	else
@@ -131,7 +113,7 @@ static int agent_start_enforcing(struct agent *a)
 		return -1;
 	}
 	agent_source_sink(a, &sink);
-	rc = agent_mkdirs(a->cfg.source_state_dir, 0700);
+	rc = pf_mkdirs(a->cfg.source_state_dir, 0700);
 	if (rc) {
 		pf_err("create %s: %s", a->cfg.source_state_dir, strerror(-rc));
 		return -1;
@@ -172,7 +154,7 @@ static struct pf_http_server *agent_serve(struct agent *a, const char *what, con
 
 	if (unix_socket) {
 		snprintf(dir, sizeof(dir), "%s", where);
-		err = agent_mkdirs(dirname(dir), 0755);
+		err = pf_mkdirs(dirname(dir), 0755);
 		if (err) {
 			pf_err("create the directory of --socket %s: %s", where, strerror(-err));
 			return NULL;

@@ -41,24 +41,6 @@ static bool agent_wait_reconcile(struct agent *a, long timeout_ms)
 	return true;
 }
 
-static json_t *agent_parse_body(const char *body, size_t len, struct pf_http_reply *reply)
-{
-	json_error_t jerr;
-	json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (!req) {
-		pf_http_reply_error(reply, 400, "request body is not JSON: %s (column %d)",
-				    jerr.text, jerr.column);
-		return NULL;
-	}
-	if (!json_is_object(req)) {
-		pf_http_reply_error(reply, 400, "request body must be a JSON object");
-		json_decref(req);
-		return NULL;
-	}
-	return req;
-}
-
 /* Takes what the request says about the pod into the table. */
 static struct agent_pod *agent_register(struct agent *a, struct pf_local_pod *lp,
 					struct pf_http_reply *reply)
@@ -97,7 +79,7 @@ static struct agent_pod *agent_register(struct agent *a, struct pf_local_pod *lp
 static void agent_enforce(struct agent *a, const char *body, size_t len,
 			  struct pf_http_reply *reply)
 {
-	json_t *req = agent_parse_body(body, len, reply);
+	json_t *req = pf_http_json_body(body, len, reply);
 	struct pf_local_pod lp;
 	struct agent_pod *p;
 	char err[512], ns[256], name[256];
@@ -155,7 +137,7 @@ static void agent_enforce(struct agent *a, const char *body, size_t len,
 static void agent_release(struct agent *a, const char *body, size_t len,
 			  struct pf_http_reply *reply)
 {
-	json_t *req = agent_parse_body(body, len, reply);
+	json_t *req = pf_http_json_body(body, len, reply);
 	const char *ns, *name, *cid;
 	struct agent_pod *p;
 	bool released = false;

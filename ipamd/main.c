@@ -14,28 +14,9 @@
 #include <unistd.h>
 
 #include "ipam_checkpoint.h"
+#include "dirs.h"
 #include "log.h"
 #include "ipamd.h"
-
-/* mkdir -p with mode for the directories it creates. */
-static int ipamd_mkdirs(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* One daemon per state directory: a second one would hand out the same
  * addresses. The lock goes away with the process, even on kill -9. */
@@ -131,7 +112,7 @@ static int ipamd_run(struct ipamd *d)
 	int sig = 0, rc;
 
 	snprintf(sock_dir, sizeof(sock_dir), "%s", d->cfg.value[IPAMD_SOCKET]);
-	rc = ipamd_mkdirs(dirname(sock_dir), 0755);
+	rc = pf_mkdirs(dirname(sock_dir), 0755);
 	if (rc) {
 		pf_err("create the directory of %s: %s", d->cfg.value[IPAMD_SOCKET],
 		       strerror(-rc));
@@ -184,7 +165,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.started = time(NULL);
-	rc = ipamd_mkdirs(d.cfg.value[IPAMD_STATE_DIR], 0700);
+	rc = pf_mkdirs(d.cfg.value[IPAMD_STATE_DIR], 0700);
 	if (rc)
 		pf_err("create %s %s: %s", d.cfg.origin[IPAMD_STATE_DIR],
 		       d.cfg.value[IPAMD_STATE_DIR], strerror(-rc));

@@ -107,24 +107,6 @@ static const struct ipamd_field ipamd_add_fields[] = {
 	{ "pod_name", false, IPAMD_MAX_TEXT, NULL, NULL },
 };
 
-static json_t *ipamd_parse_body(const char *body, size_t len, struct pf_http_reply *reply)
-{
-	json_error_t jerr;
-	json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (!req) {
-		pf_http_reply_error(reply, 400, "request body is not JSON: %s (column %d)",
-				    jerr.text, jerr.column);
-		return NULL;
-	}
-	if (!json_is_object(req)) {
-		pf_http_reply_error(reply, 400, "request body must be a JSON object");
-		json_decref(req);
-		return NULL;
-	}
-	return req;
-}
-
 static int ipamd_checkpoint(struct ipamd *d, char *err, size_t err_len)
 {
 	struct timespec t0;
@@ -313,7 +295,7 @@ static void ipamd_change(struct ipamd *d, ipamd_change_fn fn, struct pf_prom_met
 	json_t *req;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	req = ipamd_parse_body(body, len, reply);
+	req = pf_http_json_body(body, len, reply);
 	if (req) {
 		failure = fn(d, req, reply);
 		json_decref(req);

@@ -354,3 +354,21 @@ void pf_http_stop(struct pf_http_server *srv)
 	free(srv->unix_path);
 	free(srv);
 }
+
+json_t *pf_http_json_body(const char *body, size_t len, struct pf_http_reply *reply)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!req) {
+		pf_http_reply_error(reply, 400, "request body is not JSON: %s (column %d)",
+				    jerr.text, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(req)) {
+		pf_http_reply_error(reply, 400, "request body must be a JSON object");
+		json_decref(req);
+		return NULL;
+	}
+	return req;
+}

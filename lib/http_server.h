@@ -53,4 +53,8 @@ struct pf_http_server *pf_http_serve_tcp(const char *bind_addr, pf_http_handler 
  * socket file. */
 void pf_http_stop(struct pf_http_server *srv);
 
+/* A request body that must be one JSON object: the object (the caller
+ * decrefs), or NULL with a 400 reply saying what was wrong. */
+json_t *pf_http_json_body(const char *body, size_t len, struct pf_http_reply *reply);
+
 #endif
