@@ -293,10 +293,12 @@ void pf_compiled_free(struct pf_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
-const struct pf_flat_entry *pf_compiled_lookup(const struct pf_compiled *c, enum pf_dir dir,
-					       uint8_t family, const uint8_t *peer)
+/* Below this many entries a scan beats one binary search per prefix length. */
+#define PF_LOOKUP_SCAN_MAX 64
+
+static const struct pf_flat_entry *pf_compiled_scan(const struct pf_compiled_dir *d,
+						    uint8_t family, const uint8_t *peer)
 {
-	const struct pf_compiled_dir *d = &c->dir[dir];
 	const struct pf_flat_entry *best = NULL;
 
 	for (size_t i = 0; i < d->n; i++) {
@@ -307,6 +309,46 @@ const struct pf_flat_entry *pf_compiled_lookup(const struct pf_compiled *c, enum
 			best = e;
 	}
 	return best;
+}
+
+/* Entries are sorted by pf_cidr_cmp, so each candidate prefix of the peer,
+ * longest first, is one binary search: conntrack revalidation calls this for
+ * every tracked flow, and sets reach tens of thousands of entries. */
+static const struct pf_flat_entry *pf_compiled_search(const struct pf_compiled_dir *d,
+						      uint8_t family, const uint8_t *peer)
+{
+	struct pf_cidr probe = { .family = family };
+
+	for (int len = (int)pf_cidr_max_len(family); len >= 0; len--) {
+		size_t lo = 0, hi = d->n;
+
+		memset(probe.addr, 0, sizeof(probe.addr));
+		memcpy(probe.addr, peer, (size_t)len / 8);
+		if (len % 8)
+			probe.addr[len / 8] = (uint8_t)(peer[len / 8] & (0xff << (8 - len % 8)));
+		probe.len = (uint8_t)len;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = pf_cidr_cmp(&probe, &d->entries[mid].prefix);
+
+			if (!cmp)
+				return &d->entries[mid];
+			if (cmp < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
+	return NULL;
+}
+
+const struct pf_flat_entry *pf_compiled_lookup(const struct pf_compiled *c, enum pf_dir dir,
+					       uint8_t family, const uint8_t *peer)
+{
+	const struct pf_compiled_dir *d = &c->dir[dir];
+
+	return d->n <= PF_LOOKUP_SCAN_MAX ? pf_compiled_scan(d, family, peer)
+					  : pf_compiled_search(d, family, peer);
 }
 
 bool pf_compiled_allows(const struct pf_compiled *c, enum pf_dir dir, uint8_t family,

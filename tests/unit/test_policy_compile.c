@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
@@ -136,6 +138,53 @@ static void lookup_returns_the_longest_entry(void **state)
 	pf_compiled_free(&c);
 }
 
+/* Big sets take the binary-search path: it must find exactly the entry a
+ * plain scan for the longest match finds. */
+static void large_sets_find_the_longest_entry(void **state)
+{
+	struct pf_policy_spec spec = { 0 };
+	struct pf_dir_policy *d = &spec.dir[PF_DIR_INGRESS];
+	struct pf_compiled c;
+	unsigned seed = 7;
+	char err[128], text[64];
+
+	(void)state;
+	d->isolation = PF_ISO_ISOLATED;
+	d->rules = calloc(600, sizeof(*d->rules));
+	assert_non_null(d->rules);
+	for (int i = 0; i < 600; i++) {
+		static const int lens[] = { 8, 16, 20, 24, 28, 32 };
+
+		snprintf(text, sizeof(text), "10.%u.%u.%u/%d", rand_r(&seed) % 4, rand_r(&seed) % 256,
+			 rand_r(&seed) % 256, lens[rand_r(&seed) % 6]);
+		assert_int_equal(pf_cidr_parse(text, &d->rules[i].cidr, err, sizeof(err)), 0);
+		/* A port of its own, so no entry is redundant and dropped. */
+		d->rules[i].ports = calloc(1, sizeof(*d->rules[i].ports));
+		assert_non_null(d->rules[i].ports);
+		d->rules[i].ports[0] = (struct pf_port_rule){ IPPROTO_TCP, (uint16_t)(1000 + i),
+							      (uint16_t)(1000 + i) };
+		d->rules[i].n_ports = 1;
+		d->n_rules++;
+	}
+	assert_int_equal(pf_policy_compile(&spec, &c), 0);
+	assert_true(c.dir[PF_DIR_INGRESS].n > 64);
+	for (int i = 0; i < 20000; i++) {
+		uint8_t addr[16] = { 10, (uint8_t)(rand_r(&seed) % 4), (uint8_t)rand_r(&seed),
+				     (uint8_t)rand_r(&seed) };
+		const struct pf_flat_entry *best = NULL, *got;
+		const struct pf_compiled_dir *cd = &c.dir[PF_DIR_INGRESS];
+
+		for (size_t e = 0; e < cd->n; e++)
+			if (pf_cidr_has_addr(&cd->entries[e].prefix, addr) &&
+			    (!best || cd->entries[e].prefix.len > best->prefix.len))
+				best = &cd->entries[e];
+		got = pf_compiled_lookup(&c, PF_DIR_INGRESS, PF_FAMILY_V4, addr);
+		assert_ptr_equal(got, best);
+	}
+	pf_compiled_free(&c);
+	pf_policy_spec_free(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +193,7 @@ int main(void)
 		cmocka_unit_test(redundant_entries_are_dropped_and_port_sets_shared),
 		cmocka_unit_test(families_never_mix),
 		cmocka_unit_test(lookup_returns_the_longest_entry),
+		cmocka_unit_test(large_sets_find_the_longest_entry),
 	};
 
 	return cmocka_run_group_tests_name("policy_compile", tests, NULL, NULL);
