@@ -76,7 +76,10 @@ struct pf_datapath *pf_test_datapath(uint32_t mode, bool events)
 	snprintf(pf_test_live_root, sizeof(pf_test_live_root), "%s", root);
 	signal(SIGTERM, pf_test_on_signal);
 	signal(SIGINT, pf_test_on_signal);
-	assert_int_equal(pf_datapath_open(&o, &dp, &adopted), 0);
+	if (pf_datapath_open(&o, &dp, &adopted)) {
+		pf_datapath_unpin(root); /* what a failed load made, before failing */
+		fail_msg("cannot load the datapath under %s", root);
+	}
 	assert_false(adopted);
 	return dp;
 }
