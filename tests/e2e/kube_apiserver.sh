@@ -156,6 +156,21 @@ check "kubectl get pods --field-selector spec.nodeName=node-1 lists a and c only
 check "kubectl get pods -l 'pod in (b,c)' lists b and c" sh -c "
     $(declare -f K); T=$T; [ \"\$(K get pods -n x -l 'pod in (b,c)' -o name | tr '\n' ' ')\" = 'pod/b pod/c ' ]"
 
+curl -sN --max-time 10 "$URL/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dnode-1&timeoutSeconds=1" >"$T/podwatch.out"
+check "a watch from resourceVersion 0 with spec.nodeName=node-1 starts with ADDED a and c only" python3 - "$T/podwatch.out" <<'EOF2'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", "a"), ("ADDED", "c")], evs
+EOF2
+curl -sN --max-time 20 "$URL/api/v1/pods?watch=true&timeoutSeconds=15" >/dev/null &
+CURL_PID=$!
+sleep 0.5
+curl -sf -X POST "$URL/podfence-test/cut-watches" >/dev/null
+check "the cut-watches hook ends an open watch at once" sh -c "
+    for _ in \$(seq 30); do kill -0 $CURL_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+kill "$CURL_PID" 2>/dev/null
+wait "$CURL_PID" 2>/dev/null
+
 # --- PolicyEndpoints (podfence.io) --------------------------------------------------------------
 cat >"$T/pe.yaml" <<'EOF'
 apiVersion: podfence.io/v1alpha1
