@@ -216,5 +216,17 @@ check "resourceVersions keep growing across the restart" sh -c "[ $RV1 -gt $RV0 
 check "deleting a namespace deletes its objects" sh -c "
     $(declare -f K); T=$T; K delete ns x >/dev/null && [ -z \"\$(K get pods,networkpolicies,pfpe -n x -o name)\" ]"
 
+# --- a bounded history: --history 2 keeps only the last two events ------------------------------
+stop_server
+start_server --history 2
+RV2=$(list_rv /api/v1/namespaces)
+for ns in h1 h2 h3; do printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: "%s"}\n---\n' "$ns"; done >"$T/h.yaml"
+KA -f "$T/h.yaml" >"$T/last" 2>&1
+curl -sN --max-time 10 "$URL/api/v1/namespaces?watch=true&resourceVersion=$((RV2 + 1))&timeoutSeconds=1" >"$T/h1.out"
+curl -sN --max-time 10 "$URL/api/v1/namespaces?watch=true&resourceVersion=$RV2&timeoutSeconds=1" >"$T/h0.out"
+check "--history 2: a watch resumes within the kept events and gets 410 before them" sh -c "
+    [ \"\$(grep -o '\"name\": \"h[0-9]\"' $T/h1.out | head -2 | tr '\n' ' ')\" = '\"name\": \"h2\" \"name\": \"h3\" ' ] &&
+    grep -q '\"type\": \"ERROR\".*\"code\": 410' $T/h0.out"
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
