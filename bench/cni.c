@@ -210,7 +210,6 @@ static int bench_make_pod(struct bench *b, int i)
 {
 	struct bench_pod *p = &b->pods[i];
 
-	snprintf(p->name, sizeof(p->name), "pod-%03d", i);
 	if (unshare(CLONE_NEWNET)) {
 		fprintf(stderr, "cni bench: unshare(CLONE_NEWNET) for %s: %s\n", p->name,
 			strerror(errno));
@@ -228,6 +227,25 @@ static int bench_make_pod(struct bench *b, int i)
 		return -1;
 	snprintf(p->netns, sizeof(p->netns), "/proc/%d/fd/%d", (int)getpid(), p->netns_fd);
 	return 0;
+}
+
+static int bench_make_pods(struct bench *b)
+{
+	for (int i = 0; i < BENCH_PODS; i++)
+		if (bench_make_pod(b, i))
+			return -1;
+	return 0;
+}
+
+/* After DEL the runtime deletes the pod's namespace: the kernel tears down
+ * what is left in it in the background. */
+static void bench_drop_pods(struct bench *b)
+{
+	for (int i = 0; i < BENCH_PODS; i++)
+		if (b->pods[i].netns_fd >= 0) {
+			close(b->pods[i].netns_fd);
+			b->pods[i].netns_fd = -1;
+		}
 }
 
 /* ---- podfence-ipamd ---- */
@@ -326,30 +344,36 @@ static int bench_ipamd_rss(const struct bench *b, long *rss, long *hwm)
 	return 0;
 }
 
+/* The metrics page: a few KiB. */
+struct bench_page {
+	char text[64 * 1024];
+	size_t len;
+};
+
 static size_t bench_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct bench_call *out = userdata; /* a buffer of BENCH_OUT_MAX is all we need */
+	struct bench_page *page = userdata;
 	size_t n = size * nmemb;
 
-	if (out->len + n >= sizeof(out->out))
-		return 0;
-	memcpy(out->out + out->len, ptr, n);
-	out->len += n;
-	out->out[out->len] = '\0';
+	if (page->len + n >= sizeof(page->text))
+		return 0; /* curl fails the transfer: a page this size is not ipamd's */
+	memcpy(page->text + page->len, ptr, n);
+	page->len += n;
+	page->text[page->len] = '\0';
 	return n;
 }
 
 /* The sums and counts of ipamd's latency histograms, from /metrics. */
 static int bench_scrape(struct bench_hist_snap *s)
 {
-	static struct bench_call page; /* reused as a text buffer; large enough */
+	static struct bench_page page;
 	CURL *c = curl_easy_init();
 	CURLcode rc;
 
 	if (!c)
 		return -1;
 	page.len = 0;
-	page.out[0] = '\0';
+	page.text[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, "http://" BENCH_METRICS "/metrics");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &page);
@@ -366,10 +390,10 @@ static int bench_scrape(struct bench_hist_snap *s)
 		const char *p;
 
 		snprintf(key, sizeof(key), "\n%s_sum ", hist_names[h]);
-		p = strstr(page.out, key);
+		p = strstr(page.text, key);
 		s->sum[h] = p ? strtod(p + strlen(key), NULL) : NAN;
 		snprintf(key, sizeof(key), "\n%s_count ", hist_names[h]);
-		p = strstr(page.out, key);
+		p = strstr(page.text, key);
 		s->count[h] = p ? strtod(p + strlen(key), NULL) : NAN;
 	}
 	return 0;
@@ -595,8 +619,13 @@ static int bench_run(struct bench *b, struct bench_result *res)
 	if (bench_scrape(&snap[0]))
 		return -1;
 	for (int ph = 0; ph < PH__COUNT; ph++) {
+		/* Fresh namespaces for each round of ADDs, as for new pods. */
+		if (!strcmp(phases[ph].cmd, "ADD") && bench_make_pods(b))
+			return -1;
 		if (bench_phase(b, (enum bench_phase)ph) || bench_scrape(&snap[ph + 1]))
 			return -1;
+		if (!strcmp(phases[ph].cmd, "DEL"))
+			bench_drop_pods(b);
 		n = bench_assigned(b);
 		if (n != phases[ph].assigned_after) {
 			fprintf(stderr, "cni bench: after %s ipamd holds %d assignments, not %d\n",
@@ -690,6 +719,8 @@ static int bench_print_json(const struct bench_result *r)
 		json_object_set_new(root, key, json_fig(r->call[ph].p99));
 		snprintf(key, sizeof(key), "%s_max_ms", k);
 		json_object_set_new(root, key, json_fig(r->call[ph].max));
+		if (ph == PH_VERSION)
+			continue; /* neither logged nor sent to ipamd */
 		snprintf(key, sizeof(key), "%s_plugin_p50_ms", k);
 		json_object_set_new(root, key, json_fig(r->plugin[ph].p50));
 		snprintf(key, sizeof(key), "%s_ipamd_mean_ms", k);
@@ -768,9 +799,7 @@ static int bench_rm(const char *path, const struct stat *st, int flag, struct FT
 static void bench_cleanup(struct bench *b)
 {
 	bench_stop_ipamd(b);
-	for (int i = 0; i < BENCH_PODS; i++)
-		if (b->pods[i].netns_fd >= 0)
-			close(b->pods[i].netns_fd);
+	bench_drop_pods(b);
 	if (b->tmp[0])
 		nftw(b->tmp, bench_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -808,8 +837,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	for (int i = 0; i < BENCH_PODS; i++)
+	for (int i = 0; i < BENCH_PODS; i++) {
 		b.pods[i].netns_fd = -1;
+		snprintf(b.pods[i].name, sizeof(b.pods[i].name), "pod-%03d", i);
+	}
 	b.node_fd = -1;
 	if (bench_find_binaries(&b, build))
 		return 1;
@@ -837,9 +868,6 @@ int main(int argc, char **argv)
 
 	if (bench_enter_node(&b) || bench_start_ipamd(&b))
 		goto out;
-	for (int i = 0; i < BENCH_PODS; i++)
-		if (bench_make_pod(&b, i))
-			goto out;
 	if (bench_run(&b, &res))
 		goto out;
 	rc = json ? (bench_print_json(&res) ? 1 : 0) : (bench_print_table(&res), 0);
