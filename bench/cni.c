@@ -19,6 +19,7 @@
  * and no process outlives the benchmark, whatever ends it. ipamd gets
  * SIGTERM when the benchmark dies; SIGINT and SIGTERM stop the run cleanly.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -26,6 +27,7 @@
 #include <limits.h>
 #include <math.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,14 +43,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "http_client.h"
 
 #define BENCH_PODS 100
 #define BENCH_POD_CIDR "10.244.12.0/24"
-#define BENCH_METRICS "127.0.0.1:61678"
+#define BENCH_METRICS_PORT 61678 /* ipamd's default, on the node's own lo */
 #define BENCH_OUT_MAX 8192
 /* Goals of the pod networking issue. */
 #define GOAL_ADD_P99_MS 30.0
@@ -264,8 +265,7 @@ static int bench_start_ipamd(struct bench *b)
 	}
 	if (b->ipamd_pid == 0) {
 		char *argv[] = { b->ipamd, "--pod-cidr", BENCH_POD_CIDR, "--state-dir", state,
-				 "--socket", b->sock, "--log-file", log, "--metrics-bind",
-				 BENCH_METRICS, NULL };
+				 "--socket", b->sock, "--log-file", log, NULL };
 		char *envp[] = { NULL }; /* no WARM_IP_TARGET & co from the caller */
 
 		/* The daemon must not outlive the benchmark, however it ends. */
@@ -344,45 +344,51 @@ static int bench_ipamd_rss(const struct bench *b, long *rss, long *hwm)
 	return 0;
 }
 
-/* The metrics page: a few KiB. */
-struct bench_page {
-	char text[64 * 1024];
-	size_t len;
-};
-
-static size_t bench_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+/* GET /metrics from ipamd's metrics port in the node: HTTP/1.0, so the
+ * reply ends when the server closes. The page is a few KiB. */
+static int bench_get_metrics(char *page, size_t cap)
 {
-	struct bench_page *page = userdata;
-	size_t n = size * nmemb;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(BENCH_METRICS_PORT),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	struct timeval tv = { .tv_sec = 2 };
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (page->len + n >= sizeof(page->text))
-		return 0; /* curl fails the transfer: a page this size is not ipamd's */
-	memcpy(page->text + page->len, ptr, n);
-	page->len += n;
-	page->text[page->len] = '\0';
-	return n;
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	while (len + 1 < cap && (n = recv(fd, page + len, cap - 1 - len, 0)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return (int)n;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	page[len] = '\0';
+	return len + 1 < cap ? 0 : -EMSGSIZE;
 }
 
 /* The sums and counts of ipamd's latency histograms, from /metrics. */
 static int bench_scrape(struct bench_hist_snap *s)
 {
-	static struct bench_page page;
-	CURL *c = curl_easy_init();
-	CURLcode rc;
+	static char page[64 * 1024];
+	int rc = bench_get_metrics(page, sizeof(page));
 
-	if (!c)
-		return -1;
-	page.len = 0;
-	page.text[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, "http://" BENCH_METRICS "/metrics");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &page);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-	rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "cni bench: GET http://%s/metrics: %s\n", BENCH_METRICS,
-			curl_easy_strerror(rc));
+	if (rc) {
+		fprintf(stderr, "cni bench: GET http://127.0.0.1:%d/metrics: %s\n",
+			BENCH_METRICS_PORT, strerror(-rc));
 		return -1;
 	}
 	for (int h = 0; h < H__COUNT; h++) {
@@ -390,10 +396,10 @@ static int bench_scrape(struct bench_hist_snap *s)
 		const char *p;
 
 		snprintf(key, sizeof(key), "\n%s_sum ", hist_names[h]);
-		p = strstr(page.text, key);
+		p = strstr(page, key);
 		s->sum[h] = p ? strtod(p + strlen(key), NULL) : NAN;
 		snprintf(key, sizeof(key), "\n%s_count ", hist_names[h]);
-		p = strstr(page.text, key);
+		p = strstr(page, key);
 		s->count[h] = p ? strtod(p + strlen(key), NULL) : NAN;
 	}
 	return 0;
@@ -846,10 +852,6 @@ int main(int argc, char **argv)
 		return 1;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		fprintf(stderr, "cni bench: curl_global_init failed\n");
-		return 1;
-	}
 	snprintf(b.tmp, sizeof(b.tmp), "/tmp/pfbench-cni.XXXXXX");
 	if (!mkdtemp(b.tmp)) {
 		fprintf(stderr, "cni bench: mkdtemp %s: %s\n", b.tmp, strerror(errno));
@@ -873,7 +875,6 @@ int main(int argc, char **argv)
 	rc = json ? (bench_print_json(&res) ? 1 : 0) : (bench_print_table(&res), 0);
 out:
 	bench_cleanup(&b);
-	curl_global_cleanup();
 	if (bench_stop) {
 		fprintf(stderr, "cni bench: stopped by signal %d; cleaned up\n", (int)bench_stop);
 		signal((int)bench_stop, SIG_DFL);
