@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * bench/cni: what a pod's network costs a container runtime. 100 pods get
- * their network from the real podfence-cni (fork/exec with CNI_* variables
- * and the configuration on stdin, as a runtime calls it) against the real
- * podfence-ipamd: ADD of every pod one at a time, then DEL one at a time;
- * then the same two at a time. Each call is timed from the spawn to the end
- * of its output (the plugin exits right after printing), as the runtime
- * waits for it. Reported: ADD and DEL latency p50, p99 and max, and
+ * their network from the real podfence-cni (posix_spawn with the CNI_*
+ * variables and the configuration on stdin, as a runtime runs it) against
+ * the real podfence-ipamd: ADD of every pod one at a time, then DEL one at a
+ * time; then, in fresh namespaces, the same two at a time. VERSION calls come
+ * first: the start-up floor under every call. Each call is timed from the
+ * spawn to the end of its output (the plugin exits right after printing), as
+ * the runtime waits for it. Reported: latency p50, p99 and max per round, and
  * podfence-ipamd's VmRSS with the 100 pods assigned. Beside them, where the
- * time goes: the plugin's own duration from its log (the rest is exec and
- * dynamic linking) and ipamd's mean request and checkpoint times from its
- * metrics.
+ * time goes: the plugin's own duration from its log (the rest is start-up
+ * and exit) and ipamd's mean request and checkpoint times from its metrics.
  *
  * Runs as root. The benchmark moves itself into a network namespace of its
  * own (the "node"), where ipamd runs with its state, socket and logs in a
