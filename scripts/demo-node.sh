@@ -5,6 +5,7 @@
 # source lets one pod reach the other on TCP 80 only. Real connections show
 # it; podfence-ctl shows what the agent did. Leaves nothing behind.
 set -u
+. "$(dirname "$0")/../tests/e2e/lib/netns.sh"
 BUILD=$(realpath "${BUILD:-build}")
 PROBE=$(realpath "$(dirname "$0")/../tests/e2e/lib/netprobe.py")
 TAG=$$
@@ -16,7 +17,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for ns in $(ip netns list | awk '{print $1}' | grep -- "-$TAG\$"); do ip netns del "$ns"; done
+	netns_del $(ip netns list | awk '{print $1}' | grep -- "-$TAG\$")
 	rm -rf "$TMP" "$ROOT"
 }
 trap cleanup EXIT INT TERM

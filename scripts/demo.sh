@@ -4,6 +4,7 @@
 # node reach the pod on TCP 80 only, and real connections showing it.
 # Leaves nothing behind (namespaces, pins, processes).
 set -u
+. "$(dirname "$0")/../tests/e2e/lib/netns.sh"
 BUILD=${BUILD:-build}
 CTL=$(realpath "$BUILD/podfence-ctl")
 PROBE=$(realpath "$(dirname "$0")/../tests/e2e/lib/netprobe.py")
@@ -14,8 +15,7 @@ server=""
 
 cleanup() {
 	[ -n "$server" ] && kill "$server" 2>/dev/null
-	ip netns del "$NODE" 2>/dev/null
-	ip netns del "$POD" 2>/dev/null
+	netns_del "$NODE" "$POD"
 	rm -rf "$ROOT" "$TMP"
 }
 trap cleanup EXIT INT TERM

@@ -13,6 +13,7 @@
 # stays), strict mode, release and a veth going away. Everything it makes
 # is removed on exit, also on failure.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=${BUILD:-build}
 AGENT=$(realpath "$BUILD/podfence-agent")
 PROBE=$(realpath "$(dirname "$0")/lib/netprobe.py")
@@ -32,7 +33,7 @@ cleanup() {
 	[ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for ns in "$NODE" "$NODE-a" "$NODE-b" "$NODE-c"; do ip netns del "$ns" 2>/dev/null; done
+	netns_del "$NODE" "$NODE-a" "$NODE-b" "$NODE-c"
 	rm -rf "$ROOT"; [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT

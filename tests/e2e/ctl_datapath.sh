@@ -4,6 +4,7 @@
 # inspection commands (table and JSON), check that bad policy files are
 # refused by name and change nothing, then detach and unload.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=${BUILD:-build}
 CTL=$(realpath "$BUILD/podfence-ctl")
 NS=pfctl-$$
@@ -13,7 +14,7 @@ passed=0 failed=0
 
 cleanup() {
 	# The veth and its TC filters go with the namespace; pins are files.
-	ip netns del "$NS" 2>/dev/null
+	netns_del "$NS"
 	rm -rf "$ROOT" "$TMP"
 }
 trap cleanup EXIT

@@ -8,6 +8,7 @@
 # exit status and JSON checked, no conntrack entry left, and real TCP
 # connections between the pods agreeing with what it says.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=${BUILD:-build}
 CTL=$(realpath "$BUILD/podfence-ctl")
 HERE=$(realpath "$(dirname "$0")")
@@ -23,7 +24,7 @@ passed=0 failed=0
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for ns in "$NODE" "$PODA" "$PODB"; do ip netns del "$ns" 2>/dev/null; done
+	netns_del "$NODE" "$PODA" "$PODB"
 	rm -rf "$ROOT" "$TMP"
 }
 trap cleanup EXIT

@@ -4,6 +4,7 @@
 # connections allowed and denied as the rules say, replies let through by
 # conntrack. Everything it makes is removed on exit, also on failure.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=${BUILD:-build}
 CTL=$(realpath "$BUILD/podfence-ctl")
 PROBE=$(realpath "$(dirname "$0")/lib/netprobe.py")
@@ -15,8 +16,7 @@ passed=0 failed=0
 
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	ip netns del "$NODE" 2>/dev/null
-	ip netns del "$POD" 2>/dev/null
+	netns_del "$NODE" "$POD"
 	rm -rf "$ROOT" "$TMP"
 }
 trap cleanup EXIT INT TERM

@@ -5,6 +5,7 @@
 # kill -9 in the middle of a burst of adds and a restart, a corrupt
 # checkpoint, a second daemon on the same state, bad flags, clean shutdown.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=${BUILD:-build}
 BIN=$(realpath "$BUILD/podfence-ipamd")
 NS=pfipam-$$
@@ -18,7 +19,7 @@ cleanup() {
 		kill -9 "$IPAMD_PID" 2>/dev/null
 		wait "$IPAMD_PID" 2>/dev/null
 	fi
-	ip netns del "$NS" 2>/dev/null
+	netns_del "$NS"
 	chattr -i "$TMP"/state-*/ipam.json 2>/dev/null
 	rm -rf "$TMP"
 }

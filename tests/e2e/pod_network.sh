@@ -7,6 +7,7 @@
 # concurrent ADDs get 50 distinct addresses; kill -9 of ipamd in the middle of
 # a burst of ADDs, then a restart: no address twice, none leaked.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=$(realpath "${BUILD:-build}")
 PROBE=$(realpath "$(dirname "$0")/lib/netprobe.py")
 TAG=$$
@@ -22,7 +23,7 @@ passed=0 failed=0
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "$ipamd_pid" ] && kill -9 "$ipamd_pid" 2>/dev/null
-	for ns in $(ip netns list | awk '{print $1}' | grep -- "-$TAG\$"); do ip netns del "$ns"; done
+	netns_del $(ip netns list | awk '{print $1}' | grep -- "-$TAG\$")
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM

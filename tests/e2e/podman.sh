@@ -14,6 +14,7 @@
 # podman runs under `nsenter --net` (not `ip netns exec`, which would remount
 # /sys and hide the bpffs from it).
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 BUILD=$(realpath "${BUILD:-build}")
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -59,7 +60,7 @@ cleanup() {
 		rm -f "$key"
 	done
 	[ -n "$ipamd_pid" ] && kill "$ipamd_pid" 2>/dev/null && wait "$ipamd_pid" 2>/dev/null
-	[ -e "/run/netns/$NODE" ] && ip netns del "$NODE"
+	netns_del "$NODE"
 	for d in /sys/fs/cgroup/$CGROUP_PARENT /sys/fs/cgroup/*/$CGROUP_PARENT; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
