@@ -125,3 +125,15 @@ int pf_cidr_cmp(const struct pf_cidr *a, const struct pf_cidr *b)
 		return d;
 	return (int)a->len - (int)b->len;
 }
+
+int pf_cidr_list_cmp(const struct pf_cidr *a, size_t na, const struct pf_cidr *b, size_t nb)
+{
+	int d;
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	for (size_t i = 0; i < na; i++)
+		if ((d = pf_cidr_cmp(&a[i], &b[i])))
+			return d;
+	return 0;
+}

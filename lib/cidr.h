@@ -38,5 +38,8 @@ bool pf_cidr_has_addr(const struct pf_cidr *c, const uint8_t *addr);
 /* Orders by family, then address, then length: a prefix comes right before
  * the prefixes it contains (a preorder walk of the prefix tree). */
 int pf_cidr_cmp(const struct pf_cidr *a, const struct pf_cidr *b);
+/* Orders lists of prefixes (except lists): shorter first, then element by
+ * element with pf_cidr_cmp. */
+int pf_cidr_list_cmp(const struct pf_cidr *a, size_t na, const struct pf_cidr *b, size_t nb);
 
 #endif

@@ -29,14 +29,7 @@ static int pf_pe_peer_cmp(const struct pf_pe_rule *x, const struct pf_pe_rule *y
 {
 	int d = pf_cidr_cmp(&x->cidr, &y->cidr);
 
-	if (d)
-		return d;
-	if (x->n_except != y->n_except)
-		return x->n_except < y->n_except ? -1 : 1;
-	for (size_t i = 0; i < x->n_except; i++)
-		if ((d = pf_cidr_cmp(&x->except[i], &y->except[i])))
-			return d;
-	return 0;
+	return d ? d : pf_cidr_list_cmp(x->except, x->n_except, y->except, y->n_except);
 }
 
 static int pf_pe_rule_cmp(const void *a, const void *b)
