@@ -46,23 +46,7 @@ static int pf_np_port_from_json(json_t *j, const char *path, struct pf_np_port *
 		p->name = strdup(name);
 		return p->name ? 0 : -ENOMEM;
 	}
-	if (port && pf_k8s_port_number(port, sub, &p->port, err, err_len))
-		return -EINVAL;
-	p->end_port = p->port;
-	if (!end)
-		return 0;
-	pf_k8s_path(sub, sizeof(sub), "%s.endPort", path);
-	if (!port) {
-		snprintf(err, err_len, "%s may not be set without port", sub);
-		return -EINVAL;
-	}
-	if (pf_k8s_port_number(end, sub, &p->end_port, err, err_len))
-		return -EINVAL;
-	if (p->end_port < p->port) {
-		snprintf(err, err_len, "%s %u is less than port %u", sub, p->end_port, p->port);
-		return -EINVAL;
-	}
-	return 0;
+	return pf_k8s_port_range(port, end, path, &p->port, &p->end_port, err, err_len);
 }
 
 static int pf_np_selector(json_t *j, const char *path, struct pf_label_selector **out,

@@ -164,6 +164,31 @@ int pf_k8s_port_number(json_t *v, const char *path, uint16_t *port, char *err, s
 	return 0;
 }
 
+int pf_k8s_port_range(json_t *port, json_t *end, const char *path, uint16_t *lo,
+		      uint16_t *end_port, char *err, size_t err_len)
+{
+	char sub[192];
+
+	pf_k8s_path(sub, sizeof(sub), "%s.port", path);
+	if (port && pf_k8s_port_number(port, sub, lo, err, err_len))
+		return -EINVAL;
+	*end_port = *lo;
+	if (!end)
+		return 0;
+	pf_k8s_path(sub, sizeof(sub), "%s.endPort", path);
+	if (!port) {
+		snprintf(err, err_len, "%s may not be set without port", sub);
+		return -EINVAL;
+	}
+	if (pf_k8s_port_number(end, sub, end_port, err, err_len))
+		return -EINVAL;
+	if (*end_port < *lo) {
+		snprintf(err, err_len, "%s %u is less than port %u", sub, *end_port, *lo);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pf_k8s_namespace_from_json(json_t *obj, struct pf_k8s_namespace *out, char *err,
 			       size_t err_len)
 {

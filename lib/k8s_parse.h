@@ -28,6 +28,11 @@ void pf_k8s_err_prefix(char *err, size_t err_len, enum pf_k8s_kind kind, const c
 int pf_k8s_proto(json_t *v, const char *path, uint8_t *proto, char *err, size_t err_len);
 /* An integer 1..65535. */
 int pf_k8s_port_number(json_t *v, const char *path, uint16_t *port, char *err, size_t err_len);
+/* A numeric port and optional endPort of the object at path (either may be
+ * NULL; endPort needs a port and may not be below it). No port: *port = 0,
+ * every port. *end_port = *port unless endPort says otherwise. */
+int pf_k8s_port_range(json_t *port, json_t *end, const char *path, uint16_t *lo,
+		      uint16_t *end_port, char *err, size_t err_len);
 /* An optional string field: NULL when absent or null, -EINVAL otherwise. */
 int pf_k8s_opt_string(json_t *v, const char *path, const char **out, char *err,
 		      size_t err_len);
