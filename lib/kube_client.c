@@ -68,6 +68,14 @@ bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n)
 	return true;
 }
 
+void pf_kube_buf_clear(struct pf_kube_buf *b)
+{
+	b->len = 0;
+	b->too_big = false;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
 void pf_kube_buf_free(struct pf_kube_buf *b)
 {
 	free(b->data);

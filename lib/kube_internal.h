@@ -29,6 +29,8 @@ struct pf_kube_buf {
 };
 /* Appends n bytes; returns false when out of memory or over max. */
 bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n);
+/* Empties b, keeping its memory and max. */
+void pf_kube_buf_clear(struct pf_kube_buf *b);
 void pf_kube_buf_free(struct pf_kube_buf *b);
 
 /* Called on the handle after the common options are set: a watch adds its

@@ -147,7 +147,7 @@ static size_t pf_watch_write(char *p, size_t size, size_t nmemb, void *ctx)
 		if (nl) {
 			if (w->line.len)
 				pf_watch_event(w, w->line.data, w->line.len);
-			w->line.len = 0;
+			pf_kube_buf_clear(&w->line);
 		}
 	}
 	return w->end == PF_WATCH_END_NONE ? n : 0;
@@ -186,8 +186,8 @@ enum pf_watch_next pf_watch_stream(struct pf_kube_watch *w)
 		pf_watch_error(w, "watch: out of memory");
 		return PF_NEXT_BACKOFF;
 	}
-	w->line.len = 0;
-	w->errbody.len = 0;
+	pf_kube_buf_clear(&w->line);
+	pf_kube_buf_clear(&w->errbody);
 	w->http_status = 0;
 	w->end = PF_WATCH_END_NONE;
 	w->delivered = false;
@@ -230,7 +230,7 @@ enum pf_watch_next pf_watch_stream(struct pf_kube_watch *w)
 		pf_watch_error(w, err);
 		next = PF_NEXT_BACKOFF;
 	} else if (w->http_status != 200) {
-		json_t *st = w->errbody.data ? json_loads(w->errbody.data, 0, NULL) : NULL;
+		json_t *st = w->errbody.len ? json_loads(w->errbody.data, 0, NULL) : NULL;
 		char why[300];
 
 		pf_kube_status_text(st, why, sizeof(why));

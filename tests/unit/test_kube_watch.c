@@ -467,6 +467,17 @@ static void list_then_watch_delivers_changes(void **state)
 	assert_int_equal(stats_of(w).errors, 0);
 	assert_true(stats_of(w).events >= 3);
 
+	/* A stream the server ends: a new watch from the last version, no
+	 * relist, nothing missed. */
+	assert_int_equal(stats_of(w).watches, 1);
+	hook(c, "cut-watches");
+	WAIT_UNTIL(stats_of(w).watches == 2 && stats_of(w).connected, 5000);
+	mk_pod(c, "x", "f", "node-1");
+	WAIT_UNTIL(rec_count(&r, &r.puts) == 5, 5000);
+	assert_int_equal(stats_of(w).lists, 1);
+	assert_int_equal(stats_of(w).expired, 0);
+	assert_int_equal(stats_of(w).errors, 0);
+
 	t0 = now_s();
 	pf_kube_watch_stop(w); /* a stream blocked in a read ends at once */
 	assert_true(now_s() - t0 < 1.0);
