@@ -354,7 +354,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void view_pods(struct rec *r, char *out, size_t len)
+static void view_keys(struct rec *r, char *out, size_t len)
 {
 	const char *keys[256];
 	size_t n = 0, off = 0;
@@ -376,7 +376,7 @@ static bool view_equals_server(struct rec *r, struct pf_kube_client *c, const ch
 {
 	char a[8192], b[8192];
 
-	view_pods(r, a, sizeof(a));
+	view_keys(r, a, sizeof(a));
 	server_pods(c, ns, b, sizeof(b));
 	return !strcmp(a, b);
 }
@@ -449,7 +449,7 @@ static void list_then_watch_delivers_changes(void **state)
 	{
 		char v[1024];
 
-		view_pods(&r, v, sizeof(v));
+		view_keys(&r, v, sizeof(v));
 		assert_string_equal(v, "x/a\nx/d\n");
 	}
 	assert_int_equal(rec_count(&r, &r.puts), 4);
@@ -743,8 +743,16 @@ static void policy_endpoint_writes(void **state)
 		"\"metadata\":{\"name\":\"web\",\"labels\":{\"podfence.io/policy\":\"web\"}},"
 		"\"spec\":{\"policyRef\":{\"name\":\"web\",\"namespace\":\"pe\"},"
 		"\"podIsolation\":[\"Ingress\"]}}";
+	static const char other[] =
+		"{\"metadata\":{\"name\":\"zzz\",\"labels\":{\"podfence.io/policy\":\"zzz\"}},"
+		"\"spec\":{}}";
+	struct pf_kube_watch_opts o = { .res = &pf_kube_policy_endpoints, .ns = "pe",
+					.label_selector = "podfence.io/policy in (web,api)" };
 	char path[256], coll[256], body[1024], err[512];
+	struct rec r;
+	struct pf_kube_watch_sink s = rec_sink(&r);
 	struct pf_kube_client *c;
+	struct pf_kube_watch *w;
 	struct api a = { 0 };
 	json_t *obj, *obj2, *reply;
 	const char *rv;
@@ -757,7 +765,20 @@ static void policy_endpoint_writes(void **state)
 	assert_string_equal(coll, "/apis/podfence.io/v1alpha1/namespaces/pe/policyendpoints");
 	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "pe", "web", path, sizeof(path)), 0);
 
+	/* A watch of the agent's kind: policyendpoints by label selector (a
+	 * set expression, so the selector is URL-escaped on the way). */
+	rec_init(&r);
+	if (pf_kube_watch_start(c, &o, &s, &w, err, sizeof(err)))
+		fail_msg("pf_kube_watch_start: %s", err);
+	WAIT_UNTIL(rec_count(&r, &r.synced) == 1 && stats_of(w).connected, 5000);
+	json_decref(req(c, "POST", coll, NULL, other, 201)); /* not selected */
 	obj = req(c, "POST", coll, NULL, pe, 201);
+	WAIT_UNTIL(rec_count(&r, &r.puts) == 1, 5000);
+	view_keys(&r, body, sizeof(body));
+	assert_string_equal(body, "pe/web\n");
+	pf_kube_watch_stop(w);
+	rec_fini(&r);
+
 	rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 	assert_non_null(rv);
 	reply = req(c, "POST", coll, NULL, pe, 409);
