@@ -106,7 +106,8 @@ static int pf_kube_config_copy(struct pf_kube_config *dst, const struct pf_kube_
 	    pf_kube_dup(&dst->token_file, src->token_file) ||
 	    pf_kube_dup(&dst->cert_file, src->cert_file) ||
 	    pf_kube_dup(&dst->key_file, src->key_file) ||
-	    pf_kube_dup(&dst->cert_pem, src->cert_pem) || pf_kube_dup(&dst->key_pem, src->key_pem)) {
+	    pf_kube_dup(&dst->cert_pem, src->cert_pem) ||
+	    pf_kube_dup(&dst->key_pem, src->key_pem)) {
 		pf_kube_config_free(dst);
 		return -ENOMEM;
 	}

@@ -113,7 +113,8 @@ int pf_watch_list(struct pf_kube_watch *w, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	if (bad)
-		pf_warn("list of %s: %zu object(s) without metadata.name passed over", w->what, bad);
+		pf_warn("list of %s: %zu object(s) without metadata.name passed over", w->what,
+			bad);
 	json_decref(w->store);
 	w->store = fresh;
 	pf_watch_set_rv(w, rv);

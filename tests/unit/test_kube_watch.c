@@ -882,7 +882,8 @@ static int setup(void **state)
 		fprintf(stderr, "%s failed\n", MAKE_CERTS);
 		return -1;
 	}
-	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR); /* the watches' retries are expected here */
+	/* The watches' retries are expected here: PF_TEST_VERBOSE shows them. */
+	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR);
 	api_start(&shared, 0, false, NULL);
 	return 0;
 }
