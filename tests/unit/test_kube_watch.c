@@ -606,6 +606,13 @@ static void list_follows_continue(void **state)
 	w = watch_pods(c, &r, "many", NULL, 0);
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 10000);
 	assert_int_equal(rec_count(&r, &r.puts), 1201); /* pages of 500, 500 and 201 */
+	/* stored without kind, as a real server lists them: typed on the way */
+	pthread_mutex_lock(&r.lock);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.view, "many/p0042"),
+							      "kind")), "Pod");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.view, "many/p0042"),
+							      "apiVersion")), "v1");
+	pthread_mutex_unlock(&r.lock);
 	assert_int_equal(stats_of(w).lists, 1);
 	assert_string_equal(stats_of(w).resource_version, "1300");
 	pf_kube_watch_stop(w);
