@@ -563,6 +563,47 @@ static void restart_reconnects_and_converges(void **state)
 	unlink(state_file);
 }
 
+/* More objects than one page: the list follows metadata.continue. The
+ * server starts from a --state file written here. */
+static void list_follows_continue(void **state)
+{
+	const char *extra[] = { "--state", NULL, NULL };
+	char state_file[128];
+	struct pf_kube_client *c;
+	struct pf_kube_watch *w;
+	struct api a = { 0 };
+	struct rec r;
+	FILE *f;
+
+	(void)state;
+	snprintf(state_file, sizeof(state_file), "%s/many.json", tmp);
+	extra[1] = state_file;
+	f = fopen(state_file, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"resourceVersion\": \"1300\", \"objects\": [{\"gvr\": [\"\", \"v1\", "
+		"\"namespaces\"], \"object\": {\"metadata\": {\"name\": \"many\", "
+		"\"resourceVersion\": \"1\"}}}");
+	for (int i = 0; i < 1201; i++)
+		fprintf(f, ", {\"gvr\": [\"\", \"v1\", \"pods\"], \"object\": {\"metadata\": "
+			"{\"name\": \"p%04d\", \"namespace\": \"many\", \"resourceVersion\": "
+			"\"%d\"}}}", i, i + 2);
+	fprintf(f, "]}\n");
+	assert_int_equal(fclose(f), 0);
+	api_start(&a, 0, false, extra);
+	c = client_for(&a, NULL, NULL);
+	rec_init(&r);
+	w = watch_pods(c, &r, "many", NULL, 0);
+	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 10000);
+	assert_int_equal(rec_count(&r, &r.puts), 1201); /* pages of 500, 500 and 201 */
+	assert_int_equal(stats_of(w).lists, 1);
+	assert_string_equal(stats_of(w).resource_version, "1300");
+	pf_kube_watch_stop(w);
+	rec_fini(&r);
+	pf_kube_client_free(c);
+	api_stop(&a);
+	unlink(state_file);
+}
+
 /* resync_s: a full relist that puts only what changed. */
 static void resync_relists_without_repeating_puts(void **state)
 {
@@ -830,6 +871,7 @@ int main(void)
 		cmocka_unit_test(cut_and_compact_relist_converges),
 		cmocka_unit_test(restart_reconnects_and_converges),
 		cmocka_unit_test(resync_relists_without_repeating_puts),
+		cmocka_unit_test(list_follows_continue),
 		cmocka_unit_test(tls_and_token),
 		cmocka_unit_test(policy_endpoint_writes),
 		cmocka_unit_test(watch_waits_for_the_server),
