@@ -124,8 +124,9 @@ static int pf_dim_add(struct pf_chunk_dim *d, json_t *v, int dir)
 	return 0;
 }
 
-/* Every cut of d into 1, 2, 4 ... buckets, up to the first whose fullest
- * bucket is the biggest item alone (more buckets cannot do better). */
+/* The cuts of d into 1, 2, 4 ... buckets, up to the first whose fullest
+ * bucket holds the biggest item alone (more buckets cannot do better), or
+ * four buckets per item (by then a bucket seldom holds more than two). */
 static int pf_dim_cuts(const struct pf_chunk_dim *d, struct pf_chunk_cut *cuts, size_t *n_cuts)
 {
 	*n_cuts = 0;
@@ -144,7 +145,7 @@ static int pf_dim_cuts(const struct pf_chunk_dim *d, struct pf_chunk_cut *cuts, 
 				c->max = fill[b];
 		}
 		free(fill);
-		if (c->max == d->biggest)
+		if (c->max == d->biggest || nb >= 4 * d->n)
 			break;
 	}
 	return 0;
@@ -178,16 +179,29 @@ static bool pf_in_bucket(const struct pf_chunk_item *it, unsigned b, unsigned n)
 	return (it->hash & (n - 1)) == b;
 }
 
-/* Chunk (e, r) of layout (ce, cr): obj's fields, shared, with its own
- * metadata (the chunk's name) and lists. */
+/* obj's fields, shared, with metadata of its own holding name. */
+static json_t *pf_chunk_named(json_t *obj, const char *name)
+{
+	json_t *c = json_copy(obj), *meta = json_copy(json_object_get(obj, "metadata"));
+
+	if (!c || !meta || json_object_set_new(meta, "name", json_string(name)) ||
+	    json_object_set(c, "metadata", meta)) {
+		json_decref(c);
+		c = NULL;
+	}
+	json_decref(meta);
+	return c;
+}
+
+/* Chunk (e, r) of layout (n_e, n_r): obj's fields, shared, with its own
+ * name and lists. */
 static json_t *pf_chunk_make(json_t *obj, const char *name, const struct pf_chunk_dim *eps,
 			     unsigned e, unsigned n_e, const struct pf_chunk_dim *rules,
 			     unsigned r, unsigned n_r)
 {
-	json_t *c = json_copy(obj), *meta = json_copy(json_object_get(obj, "metadata"));
-	json_t *spec = json_copy(json_object_get(obj, "spec"));
+	json_t *c = pf_chunk_named(obj, name), *spec = json_copy(json_object_get(obj, "spec"));
 	json_t *lists[3] = { json_array(), json_array(), json_array() };
-	bool bad = !c || !meta || !spec || !lists[0] || !lists[1] || !lists[2];
+	bool bad = !c || !spec || !lists[0] || !lists[1] || !lists[2];
 
 	for (size_t i = 0; !bad && i < eps->n; i++)
 		if (pf_in_bucket(&eps->it[i], e, n_e))
@@ -195,14 +209,11 @@ static json_t *pf_chunk_make(json_t *obj, const char *name, const struct pf_chun
 	for (size_t i = 0; !bad && i < rules->n; i++)
 		if (pf_in_bucket(&rules->it[i], r, n_r))
 			bad = json_array_append(lists[1 + rules->it[i].dir], rules->it[i].v) != 0;
-	bad = bad || json_object_set_new(meta, "name", json_string(name)) ||
-	      json_object_set(spec, "podSelectorEndpoints", lists[0]) ||
+	bad = bad || json_object_set(spec, "podSelectorEndpoints", lists[0]) ||
 	      json_object_set(spec, "ingress", lists[1]) ||
-	      json_object_set(spec, "egress", lists[2]) || json_object_set(c, "metadata", meta) ||
-	      json_object_set(c, "spec", spec);
+	      json_object_set(spec, "egress", lists[2]) || json_object_set(c, "spec", spec);
 	for (int i = 0; i < 3; i++)
 		json_decref(lists[i]);
-	json_decref(meta);
 	json_decref(spec);
 	if (bad) {
 		json_decref(c);
@@ -265,6 +276,20 @@ static bool pf_choose(const struct pf_chunk_cut *ce, size_t n_ce, const struct p
 	return best != SIZE_MAX;
 }
 
+static int pf_chunk_whole(json_t *obj, const char *policy, json_t *out, char *err,
+			  size_t err_len)
+{
+	char name[PF_K8S_NAME_MAX + 1];
+	json_t *c;
+
+	if (pf_pe_chunk_name(policy, 1, 1, 1, 1, name, sizeof(name)) ||
+	    !(c = pf_chunk_named(obj, name)) || json_array_append_new(out, c)) {
+		snprintf(err, err_len, "PolicyEndpoint of policy %s: out of memory", policy);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 #define PF_MAX_CUTS 18 /* 1, 2, 4 ... PF_PE_MAX_BUCKETS */
 
 int pf_pe_split(json_t *obj, size_t max_bytes, json_t *out, char *err, size_t err_len)
@@ -276,13 +301,17 @@ int pf_pe_split(json_t *obj, size_t max_bytes, json_t *out, char *err, size_t er
 	struct pf_chunk_cut ce[PF_MAX_CUTS], cr[PF_MAX_CUTS];
 	const struct pf_chunk_cut *be = NULL, *br = NULL;
 	struct pf_chunk_dim eps = { 0 }, rules = { 0 };
-	size_t n_ce = 0, n_cr = 0, base = 0, i;
+	size_t n_ce = 0, n_cr = 0, base = 0, room, i;
 	int rc;
 
 	if (!policy) {
 		snprintf(err, err_len, "PolicyEndpoint: spec.policyRef.name is missing");
 		return -EINVAL;
 	}
+	/* Most policies fit in one object: nothing to weigh item by item. */
+	if (json_dumpb(obj, NULL, 0, JSON_COMPACT) + PF_K8S_NAME_MAX + PF_PE_CHUNK_SLACK <=
+	    max_bytes)
+		return pf_chunk_whole(obj, policy, out, err, err_len);
 	eps.it = calloc(json_array_size(eps_json) + 1, sizeof(*eps.it));
 	rules.it = calloc(json_array_size(json_object_get(spec, "ingress")) +
 				  json_array_size(json_object_get(spec, "egress")) + 1,
@@ -295,12 +324,12 @@ int pf_pe_split(json_t *obj, size_t max_bytes, json_t *out, char *err, size_t er
 		json_array_foreach(json_object_get(spec, pf_rule_keys[d]), i, v)
 			if (!rc)
 				rc = pf_dim_add(&rules, v, d);
+	room = base < max_bytes ? max_bytes - base : 0;
 	if (!rc)
 		rc = pf_dim_cuts(&eps, ce, &n_ce);
 	if (!rc)
 		rc = pf_dim_cuts(&rules, cr, &n_cr);
-	if (!rc && (base > max_bytes ||
-		    !pf_choose(ce, n_ce, cr, n_cr, max_bytes - base, &be, &br))) {
+	if (!rc && !pf_choose(ce, n_ce, cr, n_cr, room, &be, &br)) {
 		snprintf(err, err_len,
 			 "PolicyEndpoint of policy %s: its largest endpoint (%zu bytes) and largest "
 			 "rule (%zu bytes) with the rest of the object (%zu bytes) exceed the "
