@@ -102,6 +102,7 @@ static void kube_write(struct kube_ctl *k, const struct pf_pe_action *a, struct 
 	const char *op = pf_pe_op_name(a->op), *reason, *message;
 	char path[1024], err[512];
 	json_t *reply = NULL;
+	bool stale;
 	int status;
 
 	status = pf_kube_path(&pf_kube_policy_endpoints, a->ns,
@@ -131,11 +132,12 @@ static void kube_write(struct kube_ctl *k, const struct pf_pe_action *a, struct 
 	}
 	reason = json_string_value(json_object_get(reply, "reason"));
 	message = json_string_value(json_object_get(reply, "message"));
-	/* 409: the object changed (or appeared) since the watch showed it; the
-	 * next pass works from what the watch shows then. */
-	pf_log(status == 409 ? PF_LOG_WARN : PF_LOG_ERROR, "%s PolicyEndpoint %s/%s: HTTP %d %s: %s%s",
-	       op, a->ns, a->name, status, reason ? reason : "", message ? message : "(no message)",
-	       status == 409 ? " (tried again once the watch has caught up)" : "");
+	/* 409 (changed or created since) and 404 (deleted since): the watch
+	 * was behind; the next pass works from what it shows then. */
+	stale = status == 409 || status == 404;
+	pf_log(stale ? PF_LOG_WARN : PF_LOG_ERROR, "%s PolicyEndpoint %s/%s: HTTP %d %s: %s%s", op,
+	       a->ns, a->name, status, reason ? reason : "", message ? message : "(no message)",
+	       stale ? " (tried again once the watch has caught up)" : "");
 	json_decref(reply);
 }
 
