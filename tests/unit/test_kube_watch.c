@@ -467,6 +467,17 @@ static void list_then_watch_delivers_changes(void **state)
 	assert_int_equal(stats_of(w).errors, 0);
 	assert_true(stats_of(w).events >= 3);
 
+	/* A stream the server ends: a new watch from the last version, no
+	 * relist, nothing missed. */
+	assert_int_equal(stats_of(w).watches, 1);
+	hook(c, "cut-watches");
+	WAIT_UNTIL(stats_of(w).watches == 2 && stats_of(w).connected, 5000);
+	mk_pod(c, "x", "f", "node-1");
+	WAIT_UNTIL(rec_count(&r, &r.puts) == 5, 5000);
+	assert_int_equal(stats_of(w).lists, 1);
+	assert_int_equal(stats_of(w).expired, 0);
+	assert_int_equal(stats_of(w).errors, 0);
+
 	t0 = now_s();
 	pf_kube_watch_stop(w); /* a stream blocked in a read ends at once */
 	assert_true(now_s() - t0 < 1.0);
@@ -556,6 +567,47 @@ static void restart_reconnects_and_converges(void **state)
 	snprintf(last_error, sizeof(last_error), "%s", stats_of(w).last_error);
 	assert_non_null(strstr(last_error, "/api/v1/pods?watch=true"));
 	assert_int_equal(rec_count(&r, &r.dels), 1);
+	pf_kube_watch_stop(w);
+	rec_fini(&r);
+	pf_kube_client_free(c);
+	api_stop(&a);
+	unlink(state_file);
+}
+
+/* More objects than one page: the list follows metadata.continue. The
+ * server starts from a --state file written here. */
+static void list_follows_continue(void **state)
+{
+	const char *extra[] = { "--state", NULL, NULL };
+	char state_file[128];
+	struct pf_kube_client *c;
+	struct pf_kube_watch *w;
+	struct api a = { 0 };
+	struct rec r;
+	FILE *f;
+
+	(void)state;
+	snprintf(state_file, sizeof(state_file), "%s/many.json", tmp);
+	extra[1] = state_file;
+	f = fopen(state_file, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"resourceVersion\": \"1300\", \"objects\": [{\"gvr\": [\"\", \"v1\", "
+		"\"namespaces\"], \"object\": {\"metadata\": {\"name\": \"many\", "
+		"\"resourceVersion\": \"1\"}}}");
+	for (int i = 0; i < 1201; i++)
+		fprintf(f, ", {\"gvr\": [\"\", \"v1\", \"pods\"], \"object\": {\"metadata\": "
+			"{\"name\": \"p%04d\", \"namespace\": \"many\", \"resourceVersion\": "
+			"\"%d\"}}}", i, i + 2);
+	fprintf(f, "]}\n");
+	assert_int_equal(fclose(f), 0);
+	api_start(&a, 0, false, extra);
+	c = client_for(&a, NULL, NULL);
+	rec_init(&r);
+	w = watch_pods(c, &r, "many", NULL, 0);
+	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 10000);
+	assert_int_equal(rec_count(&r, &r.puts), 1201); /* pages of 500, 500 and 201 */
+	assert_int_equal(stats_of(w).lists, 1);
+	assert_string_equal(stats_of(w).resource_version, "1300");
 	pf_kube_watch_stop(w);
 	rec_fini(&r);
 	pf_kube_client_free(c);
@@ -830,6 +882,7 @@ int main(void)
 		cmocka_unit_test(cut_and_compact_relist_converges),
 		cmocka_unit_test(restart_reconnects_and_converges),
 		cmocka_unit_test(resync_relists_without_repeating_puts),
+		cmocka_unit_test(list_follows_continue),
 		cmocka_unit_test(tls_and_token),
 		cmocka_unit_test(policy_endpoint_writes),
 		cmocka_unit_test(watch_waits_for_the_server),
