@@ -123,20 +123,20 @@ static void kube_seen(struct kube_ctl *k, const char *key, const char *rv, bool 
 		pthread_cond_broadcast(&k->wake);
 }
 
+/* obj is shared with the watch's store and never changed by either side:
+ * a reference is enough to keep it. */
 static void kube_pe_put(void *ctx, json_t *obj)
 {
 	struct kube_ctl *k = ((struct kube_sink_ctx *)ctx)->k;
-	json_t *copy = json_deep_copy(obj);
 	char key[KUBE_KEY_MAX];
 
-	if (!copy || pf_pe_key(obj, key, sizeof(key))) {
-		pf_err("watch policyendpoints: %s", copy ? "an object without namespace or name"
-							 : "out of memory");
-		json_decref(copy);
+	if (pf_pe_key(obj, key, sizeof(key))) {
+		pf_err("watch policyendpoints: an object without namespace or name");
 		return;
 	}
 	pthread_mutex_lock(&k->lock);
-	json_object_set_new(k->observed, key, copy);
+	if (json_object_set(k->observed, key, obj))
+		pf_err("watch policyendpoints: keep %s: out of memory", key);
 	kube_seen(k, key, kube_meta(obj, "resourceVersion"), false);
 	pthread_mutex_unlock(&k->lock);
 }
