@@ -118,6 +118,23 @@ contexts:
 current-context: test
 EOF
 
+# --- flags -------------------------------------------------------------------------
+# refused STATUS TEXT CMD...: CMD exits with STATUS and says TEXT
+refused() {
+	local want=$1 text=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out"
+	[ "$rc" -eq "$want" ] && grep -qF -- "$text" <<<"$out"
+}
+check "--output with kube: is refused (exit 2)" refused 2 "--output and --once go with" \
+	"$BUILD/podfence-controller" --source "kube:$T/kubeconfig" --output "$T/out"
+check "--max-pe-bytes below 2048 is refused (exit 2)" refused 2 "--max-pe-bytes 100" \
+	"$BUILD/podfence-controller" --source "kube:$T/kubeconfig" --max-pe-bytes 100
+check "a kubeconfig that is not there: exit 1, naming it" refused 1 "kubeconfig $T/missing" \
+	"$BUILD/podfence-controller" --source "kube:$T/missing"
+
 # --- the first sync ---------------------------------------------------------------
 check "kubectl apply: namespaces, pods, policies, a hand-made and a stale PolicyEndpoint" \
 	KA -f "$FIX/model.yaml" -f "$FIX/policies.yaml" -f "$FIX/unpublishable.yaml"
