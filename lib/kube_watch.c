@@ -175,7 +175,8 @@ int pf_kube_watch_start(struct pf_kube_client *c, const struct pf_kube_watch_opt
 	w->errbody.max = 64u << 10;
 	rc = pf_kube_path(o->res, o->ns, NULL, w->path, sizeof(w->path));
 	if (rc) {
-		snprintf(err, err_len, "watch of %s: the namespace name is too long", o->res->plural);
+		snprintf(err, err_len, "watch of %s: the namespace name is too long",
+			 o->res->plural);
 		pf_watch_free(w);
 		return rc;
 	}

@@ -28,6 +28,26 @@ char *pf_watch_query(struct pf_kube_watch *w, const char *extra)
 	return q;
 }
 
+/* A list's items carry no kind or apiVersion on a real API server (watch
+ * events do): they are given those of the resource watched, so the sink
+ * sees the same shape from both. Returns 0 or -ENOMEM. */
+static int pf_watch_type_items(struct pf_kube_watch *w, json_t *page)
+{
+	const char *api = w->res->api_path;
+	json_t *item;
+	size_t i;
+
+	api += !strncmp(api, "/apis/", 6) ? 6 : !strncmp(api, "/api/", 5) ? 5 : 0;
+	json_array_foreach(page, i, item) {
+		if (!json_is_object(item) || json_object_get(item, "kind"))
+			continue;
+		if (json_object_set_new(item, "kind", json_string(w->res->kind)) ||
+		    json_object_set_new(item, "apiVersion", json_string(api)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* One page of a list into items, its resourceVersion into rv. Returns 0
  * (with *cont the next page's token or NULL), or -errno with err set. */
 static int pf_watch_list_page(struct pf_kube_watch *w, char **cont, json_t *items, char *rv,
@@ -75,7 +95,8 @@ static int pf_watch_list_page(struct pf_kube_watch *w, char **cont, json_t *item
 		snprintf(rv, rv_len, "%s",
 			 json_string_value(json_object_get(meta, "resourceVersion")) ?: "");
 		next = json_string_value(json_object_get(meta, "continue"));
-		if (json_array_extend(items, page) || (next && *next && !(*cont = strdup(next))))
+		if (pf_watch_type_items(w, page) || json_array_extend(items, page) ||
+		    (next && *next && !(*cont = strdup(next))))
 			rc = -ENOMEM;
 		if (rc)
 			snprintf(err, err_len, "list %s: out of memory", w->what);
@@ -113,7 +134,8 @@ int pf_watch_list(struct pf_kube_watch *w, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	if (bad)
-		pf_warn("list of %s: %zu object(s) without metadata.name passed over", w->what, bad);
+		pf_warn("list of %s: %zu object(s) without metadata.name passed over", w->what,
+			bad);
 	json_decref(w->store);
 	w->store = fresh;
 	pf_watch_set_rv(w, rv);

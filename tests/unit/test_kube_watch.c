@@ -354,7 +354,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void view_pods(struct rec *r, char *out, size_t len)
+static void view_keys(struct rec *r, char *out, size_t len)
 {
 	const char *keys[256];
 	size_t n = 0, off = 0;
@@ -376,7 +376,7 @@ static bool view_equals_server(struct rec *r, struct pf_kube_client *c, const ch
 {
 	char a[8192], b[8192];
 
-	view_pods(r, a, sizeof(a));
+	view_keys(r, a, sizeof(a));
 	server_pods(c, ns, b, sizeof(b));
 	return !strcmp(a, b);
 }
@@ -449,7 +449,7 @@ static void list_then_watch_delivers_changes(void **state)
 	{
 		char v[1024];
 
-		view_pods(&r, v, sizeof(v));
+		view_keys(&r, v, sizeof(v));
 		assert_string_equal(v, "x/a\nx/d\n");
 	}
 	assert_int_equal(rec_count(&r, &r.puts), 4);
@@ -606,6 +606,13 @@ static void list_follows_continue(void **state)
 	w = watch_pods(c, &r, "many", NULL, 0);
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 10000);
 	assert_int_equal(rec_count(&r, &r.puts), 1201); /* pages of 500, 500 and 201 */
+	/* stored without kind, as a real server lists them: typed on the way */
+	pthread_mutex_lock(&r.lock);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.view, "many/p0042"),
+							      "kind")), "Pod");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.view, "many/p0042"),
+							      "apiVersion")), "v1");
+	pthread_mutex_unlock(&r.lock);
 	assert_int_equal(stats_of(w).lists, 1);
 	assert_string_equal(stats_of(w).resource_version, "1300");
 	pf_kube_watch_stop(w);
@@ -743,8 +750,16 @@ static void policy_endpoint_writes(void **state)
 		"\"metadata\":{\"name\":\"web\",\"labels\":{\"podfence.io/policy\":\"web\"}},"
 		"\"spec\":{\"policyRef\":{\"name\":\"web\",\"namespace\":\"pe\"},"
 		"\"podIsolation\":[\"Ingress\"]}}";
+	static const char other[] =
+		"{\"metadata\":{\"name\":\"zzz\",\"labels\":{\"podfence.io/policy\":\"zzz\"}},"
+		"\"spec\":{}}";
+	struct pf_kube_watch_opts o = { .res = &pf_kube_policy_endpoints, .ns = "pe",
+					.label_selector = "podfence.io/policy in (web,api)" };
 	char path[256], coll[256], body[1024], err[512];
+	struct rec r;
+	struct pf_kube_watch_sink s = rec_sink(&r);
 	struct pf_kube_client *c;
+	struct pf_kube_watch *w;
 	struct api a = { 0 };
 	json_t *obj, *obj2, *reply;
 	const char *rv;
@@ -757,7 +772,20 @@ static void policy_endpoint_writes(void **state)
 	assert_string_equal(coll, "/apis/podfence.io/v1alpha1/namespaces/pe/policyendpoints");
 	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "pe", "web", path, sizeof(path)), 0);
 
+	/* A watch of the agent's kind: policyendpoints by label selector (a
+	 * set expression, so the selector is URL-escaped on the way). */
+	rec_init(&r);
+	if (pf_kube_watch_start(c, &o, &s, &w, err, sizeof(err)))
+		fail_msg("pf_kube_watch_start: %s", err);
+	WAIT_UNTIL(rec_count(&r, &r.synced) == 1 && stats_of(w).connected, 5000);
+	json_decref(req(c, "POST", coll, NULL, other, 201)); /* not selected */
 	obj = req(c, "POST", coll, NULL, pe, 201);
+	WAIT_UNTIL(rec_count(&r, &r.puts) == 1, 5000);
+	view_keys(&r, body, sizeof(body));
+	assert_string_equal(body, "pe/web\n");
+	pf_kube_watch_stop(w);
+	rec_fini(&r);
+
 	rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 	assert_non_null(rv);
 	reply = req(c, "POST", coll, NULL, pe, 409);
@@ -861,7 +889,8 @@ static int setup(void **state)
 		fprintf(stderr, "%s failed\n", MAKE_CERTS);
 		return -1;
 	}
-	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR); /* the watches' retries are expected here */
+	/* The watches' retries are expected here: PF_TEST_VERBOSE shows them. */
+	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR);
 	api_start(&shared, 0, false, NULL);
 	return 0;
 }
