@@ -40,41 +40,18 @@ static int kube_key(json_t *obj, char *buf, size_t len)
 	return 0;
 }
 
-/* Objects of a list come without kind and apiVersion from kube-apiserver
- * (its watch events carry them): the cache reads both, so they are set
- * from the resource watched. A new reference, or NULL. */
-static json_t *kube_typed(json_t *obj, const struct pf_kube_resource *res)
-{
-	const char *api = res->api_path;
-	json_t *t;
-
-	if (json_object_get(obj, "kind") && json_object_get(obj, "apiVersion"))
-		return json_incref(obj);
-	t = json_copy(obj);
-	api += strncmp(api, "/apis/", 6) ? strlen("/api/") : strlen("/apis/");
-	if (t && (json_object_set_new(t, "kind", json_string(res->kind)) ||
-		  json_object_set_new(t, "apiVersion", json_string(api)))) {
-		json_decref(t);
-		return NULL;
-	}
-	return t;
-}
-
 static void kube_cache_put(void *ctx, json_t *obj)
 {
 	struct kube_sink_ctx *s = ctx;
 	struct kube_ctl *k = s->k;
-	json_t *typed = kube_typed(obj, kube_watched[s->id].res);
 	const char *uid = kube_meta(obj, "uid");
 	char err[512], key[KUBE_KEY_MAX];
 	int rc;
 
-	if (!typed) {
-		pf_err("watch %s: out of memory", kube_watched[s->id].res->plural);
-		return;
-	}
+	/* the watch gives every object its kind and apiVersion, which the
+	 * cache reads */
 	pthread_mutex_lock(&k->lock);
-	rc = pf_k8s_cache_apply(&k->cache, typed, NULL, err, sizeof(err));
+	rc = pf_k8s_cache_apply(&k->cache, obj, NULL, err, sizeof(err));
 	if (!rc && s->id == KW_POLICIES && !kube_key(obj, key, sizeof(key))) {
 		if (uid)
 			json_object_set_new(k->policy_uids, key, json_string(uid));
@@ -88,7 +65,6 @@ static void kube_cache_put(void *ctx, json_t *obj)
 		pf_warn("refused %s; its last good version, if any, stays in force", err);
 		pf_prom_add(k->m.refused, pf_k8s_kind_name(kube_watched[s->id].kind), 1);
 	}
-	json_decref(typed);
 }
 
 static void kube_cache_del(void *ctx, json_t *obj)
