@@ -182,8 +182,8 @@ int pf_kube_watch_start(struct pf_kube_client *c, const struct pf_kube_watch_opt
 	}
 	if (pf_watch_dup(&w->ns, o->ns) || pf_watch_dup(&w->label_selector, o->label_selector) ||
 	    pf_watch_dup(&w->field_selector, o->field_selector) ||
-	    asprintf(&w->what, "%s %s%s%s%s%s%s", o->res->plural,
-		     o->ns ? "in namespace " : o->res->namespaced ? "in every namespace" : "",
+	    asprintf(&w->what, "%s%s%s%s%s%s%s", o->res->plural,
+		     o->ns ? " in namespace " : o->res->namespaced ? " in every namespace" : "",
 		     o->ns ? o->ns : "", o->label_selector ? " labelSelector=" : "",
 		     o->label_selector ? o->label_selector : "",
 		     o->field_selector ? " fieldSelector=" : "",
