@@ -464,6 +464,28 @@ current-context: podfence-test
         self.wait_for("the API server answers again", self.api_answers, proc=self.apiserver,
                       logname="apiserver.log")
 
+    def edit_stored(self, plural, ns, name, mutate):
+        """Changes an object in the stopped API server's --state file, as
+        another writer of the store would: mutate(obj) edits it in place; it
+        gets the next resourceVersion."""
+        if self.apiserver is not None:
+            raise RuntimeError("edit_stored needs the API server stopped")
+        with open(self.state) as f:
+            dump = json.load(f)
+        for o in dump["objects"]:
+            meta = o["object"]["metadata"]
+            if o["gvr"][2] == plural and meta.get("namespace", "") == ns and meta["name"] == name:
+                mutate(o["object"])
+                rv = str(int(dump["resourceVersion"]) + 1)
+                dump["resourceVersion"] = meta["resourceVersion"] = rv
+                meta["generation"] = meta.get("generation", 1) + 1
+                break
+        else:
+            raise KeyError(f"no {plural} {ns}/{name} in {self.state}")
+        with open(self.state + ".edit", "w") as f:
+            json.dump(dump, f)
+        os.replace(self.state + ".edit", self.state)
+
     def cut_watches(self):
         return self.api.must("POST", "/podfence-test/cut-watches")
 
@@ -553,6 +575,18 @@ current-context: podfence-test
         obj = self.api.must("GET", f"{PE_PATH}/policyendpoints")
         return {f"{o['metadata']['namespace']}/{o['metadata']['name']}": o
                 for o in obj.get("items") or []}
+
+    def agents_current(self):
+        """Every agent holds exactly the PolicyEndpoints the API holds (its
+        GET /v1/policies "policy_endpoints" against the API's list)."""
+        want = {k: pe["spec"] for k, pe in self.policy_endpoints().items()}
+        for node in self.nodes:
+            code, obj = unix_get(node.agent_sock, "/v1/policies")
+            have = {f"{pe['metadata']['namespace']}/{pe['metadata']['name']}": pe["spec"]
+                    for pe in (obj or {}).get("policy_endpoints", [])}
+            if code != 200 or have != want:
+                return False
+        return True
 
     def network_policies(self):
         obj = self.api.must("GET", f"{NP_PATH}/networkpolicies")
