@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A small Kubernetes API server for tests (stdlib only).
 
-Plain HTTP, one global resourceVersion counter (like etcd), generic storage
+Plain HTTP, or HTTPS with --tls-cert/--tls-key; --token asks every request
+for that bearer token (401 Unauthorized otherwise). One global resourceVersion counter (like etcd), generic storage
 for the resources in RESOURCES, the real wire format for list, get, create,
 replace, merge patch, delete and watch (chunked JSON event lines, bookmarks,
 410 Expired once history is compacted). See docs/kube.md.
@@ -12,6 +13,8 @@ import datetime
 import json
 import os
 import re
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -476,7 +479,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             self.drain()
             self.send_json(e.status["code"], e.status)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass
 
     def drain(self):
@@ -489,6 +492,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, method):
         self._body_read = False
+        token = self.server.token
+        if token and self.headers.get("Authorization") != f"Bearer {token}":
+            raise ApiError(401, "Unauthorized", "Unauthorized")
         url = urlsplit(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = [p for p in url.path.split("/") if p]
@@ -660,6 +666,35 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class Server(ThreadingHTTPServer):
+    """With --tls-cert, each connection's TLS handshake runs in its own
+    handler thread, so a client that connects and says nothing (or speaks
+    plain HTTP) never holds up the accept loop."""
+    tls = None   # ssl.SSLContext or None
+
+    def finish_request(self, request, client_address):
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(10)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            if self.verbose:
+                sys.stderr.write(f"apiserver: TLS handshake with {client_address[0]}: {e}\n")
+            return
+        conn.settimeout(None)
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            # the plain socket was detached into conn: conn is the one to close
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description="A small Kubernetes API server for tests.")
     ap.add_argument("--port", type=int, default=0, help="0: pick a free port and print it")
@@ -671,15 +706,30 @@ def main():
                     help="answer a watch from a compacted resourceVersion with HTTP 410 "
                          "instead of a 200 stream holding one ERROR event")
     ap.add_argument("--port-file", help="write the port here once listening")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    ap.add_argument("--tls-key", help="the PEM private key of --tls-cert")
+    ap.add_argument("--token", help="every request must carry 'Authorization: Bearer TOKEN', "
+                                    "else 401 Unauthorized")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if args.history < 1:
         ap.error("--history must be at least 1")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
     try:
         store = Store(args.history, args.state, args.max_object_bytes)
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"apiserver: cannot load state {args.state}: {e}")
-    srv = ThreadingHTTPServer((args.address, args.port), Handler)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            sys.exit(f"apiserver: cannot load --tls-cert {args.tls_cert} / --tls-key {args.tls_key}: {e}")
+    srv = Server((args.address, args.port), Handler)
+    srv.tls = tls
+    srv.token = args.token
     srv.daemon_threads = True
     srv.store = store
     srv.verbose = args.verbose

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What lib/kube_config.c, lib/kube_client.c and lib/kube_watch*.c share;
+ * everyone else uses kube_client.h. */
+#ifndef PF_KUBE_INTERNAL_H
+#define PF_KUBE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "kube_client.h"
+
+/* A service account token is a few KiB; anything far larger is not one. */
+#define PF_KUBE_TOKEN_MAX (64u << 10)
+/* A list of thousands of pods is tens of MiB; refuse what is far beyond. */
+#define PF_KUBE_REPLY_MAX (512u << 20)
+#define PF_KUBE_TIMEOUT_S 30L
+
+/* Reads a token file, leading and trailing white space dropped. Returns 0
+ * or -errno with err naming the file. */
+int pf_kube_read_token(const char *path, char **out, char *err, size_t err_len);
+
+/* A growing reply buffer (NUL-terminated), capped at max bytes. */
+struct pf_kube_buf {
+	char *data;
+	size_t len, cap, max;
+	bool too_big;
+};
+/* Appends n bytes; returns false when out of memory or over max. */
+bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n);
+void pf_kube_buf_free(struct pf_kube_buf *b);
+
+/* Called on the handle after the common options are set: a watch adds its
+ * progress and socket callbacks there. */
+typedef void (*pf_kube_prepare_fn)(CURL *h, void *ctx);
+
+/*
+ * One exchange on handle h (curl_easy_reset first): server URL + path_query,
+ * TLS and credentials of c, timeout_s (0: none), body text or NULL. The
+ * reply is collected into *reply_text (malloc'd, NUL-terminated, maybe
+ * empty) and the HTTP status into *status. A 401 reads token_file again and
+ * retries once. Returns 0, or -errno with err "METHOD URL: what failed".
+ */
+int pf_kube_exchange(struct pf_kube_client *c, CURL *h, const char *method,
+		     const char *path_query, const char *content_type, const char *body,
+		     long timeout_s, pf_kube_prepare_fn prepare, void *prepare_ctx, long *status,
+		     char **reply_text, char *err, size_t err_len);
+
+/* Sets the common options (URL, TLS, bearer token, no signals) on h after a
+ * curl_easy_reset. *headers gets the list to free after the transfer.
+ * Returns 0 or -ENOMEM. */
+int pf_kube_setup(struct pf_kube_client *c, CURL *h, const char *url,
+		  const char *content_type, struct curl_slist **headers);
+
+/* server + path_query, malloc'd, or NULL when out of memory. */
+char *pf_kube_url(const struct pf_kube_client *c, const char *path_query);
+
+/* Reads token_file again after a 401. Returns true when there is a token
+ * file and it was read (the token may be the same as before). */
+bool pf_kube_token_reload(struct pf_kube_client *c);
+
+/* The errno that best describes a failed transfer, and its text. */
+int pf_kube_curl_errno(CURL *h, CURLcode rc);
+
+/* "reason: message" of a metav1.Status, or "" when st is not one. */
+void pf_kube_status_text(json_t *st, char *buf, size_t len);
+
+/* metadata.resourceVersion of obj, or NULL. */
+const char *pf_kube_obj_rv(json_t *obj);
+
+/* The store of a watch (lib/kube_watch_store.c): "namespace/name" (or
+ * "name") -> the object's last version seen. */
+#define PF_KUBE_KEY_MAX 512
+int pf_kube_obj_key(json_t *obj, char *buf, size_t len);
+/* The store after a list of items: the sink is told of every object gone
+ * (del), then of every object new or with another resourceVersion (put).
+ * Items without a name are counted in *bad. Returns the new store (old is
+ * left to the caller) or NULL when out of memory. */
+json_t *pf_kube_store_relist(json_t *old, json_t *items, const struct pf_kube_watch_sink *s,
+			     size_t *bad);
+/* One ADDED, MODIFIED or DELETED event into the store and to the sink.
+ * Returns 0, or -EINVAL (no name, unknown type) or -ENOMEM. */
+int pf_kube_store_event(json_t *store, const char *type, json_t *obj,
+			const struct pf_kube_watch_sink *s);
+
+#endif
