@@ -154,6 +154,11 @@ void pf_kube_client_free(struct pf_kube_client *c)
 	free(c);
 }
 
+const char *pf_kube_server(const struct pf_kube_client *c)
+{
+	return c->cfg.server;
+}
+
 char *pf_kube_url(const struct pf_kube_client *c, const char *path_query)
 {
 	char *url;
@@ -183,40 +188,42 @@ static struct curl_blob pf_kube_blob(char *pem)
 	return (struct curl_blob){ .data = pem, .len = strlen(pem), .flags = CURL_BLOB_COPY };
 }
 
+/* Appends line to *l; false (with *l freed) when out of memory. */
+static bool pf_kube_header(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	if (!n)
+		curl_slist_free_all(*l);
+	*l = n;
+	return n != NULL;
+}
+
 int pf_kube_setup(struct pf_kube_client *c, CURL *h, const char *url,
 		  const char *content_type, struct curl_slist **headers)
 {
 	const struct pf_kube_config *cfg = &c->cfg;
-	struct curl_slist *l = NULL, *n;
-	char *line = NULL;
+	struct curl_slist *l = NULL;
+	char *auth = NULL, ct[128];
+	bool ok;
 
 	curl_easy_reset(h);
 	pthread_mutex_lock(&c->token_lock);
-	if (cfg->token && asprintf(&line, "Authorization: Bearer %s", cfg->token) < 0)
-		line = NULL;
+	if (cfg->token && asprintf(&auth, "Authorization: Bearer %s", cfg->token) < 0)
+		auth = NULL;
 	pthread_mutex_unlock(&c->token_lock);
-	if (cfg->token && !line)
+	if (cfg->token && !auth)
 		return -ENOMEM;
-	if (line) {
-		n = curl_slist_append(l, line);
-		free(line);
-		if (!n)
-			return -ENOMEM;
-		l = n;
-	}
-	if (content_type) {
-		char ct[128];
-
-		snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
-		if (!(n = curl_slist_append(l, ct)))
-			goto nomem;
-		l = n;
-	}
+	/* Without a content type, "Content-Type:" keeps curl from sending its
+	 * form default with an empty POST or DELETE. */
+	snprintf(ct, sizeof(ct), "Content-Type:%s%s", content_type ? " " : "",
+		 content_type ? content_type : "");
 	/* No "Expect: 100-continue" round trip before larger bodies. */
-	if (!(n = curl_slist_append(l, "Accept: application/json")) ||
-	    !(l = n, n = curl_slist_append(l, "Expect:")))
-		goto nomem;
-	l = n;
+	ok = pf_kube_header(&l, "Accept: application/json") && pf_kube_header(&l, "Expect:") &&
+	     pf_kube_header(&l, ct) && (!auth || pf_kube_header(&l, auth));
+	free(auth);
+	if (!ok)
+		return -ENOMEM;
 	*headers = l;
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
@@ -250,9 +257,6 @@ int pf_kube_setup(struct pf_kube_client *c, CURL *h, const char *url,
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	return 0;
-nomem:
-	curl_slist_free_all(l);
-	return -ENOMEM;
 }
 
 int pf_kube_curl_errno(CURL *h, CURLcode rc)
@@ -326,11 +330,11 @@ int pf_kube_exchange(struct pf_kube_client *c, CURL *h, const char *method,
 		}
 		curl_err[0] = '\0';
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-		if (!strcmp(method, "HEAD"))
-			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-		if (body) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+		/* A POST without a body still says "Content-Length: 0". */
+		if (body || strcmp(method, "GET")) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)(body ? strlen(body) : 0));
 		}
 		curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, pf_kube_collect);

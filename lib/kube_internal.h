@@ -53,6 +53,9 @@ int pf_kube_exchange(struct pf_kube_client *c, CURL *h, const char *method,
 int pf_kube_setup(struct pf_kube_client *c, CURL *h, const char *url,
 		  const char *content_type, struct curl_slist **headers);
 
+/* The server's URL ("https://host:port"). */
+const char *pf_kube_server(const struct pf_kube_client *c);
+
 /* server + path_query, malloc'd, or NULL when out of memory. */
 char *pf_kube_url(const struct pf_kube_client *c, const char *path_query);
 

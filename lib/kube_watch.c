@@ -213,10 +213,11 @@ static int pf_watch_list_page(struct pf_kube_watch *w, char **cont, json_t *item
 		char why[300];
 
 		pf_kube_status_text(answer, why, sizeof(why));
-		snprintf(err, err_len, "GET %s: HTTP %ld %s", q, status, why[0] ? why : text);
+		snprintf(err, err_len, "GET %s%s: HTTP %ld %.200s", pf_kube_server(w->c), q, status,
+			 why[0] ? why : text);
 		rc = status == 410 ? -ESTALE : status == 401 || status == 403 ? -EACCES : -EIO;
 	} else if (!answer || !json_is_array(page = json_object_get(answer, "items"))) {
-		snprintf(err, err_len, "GET %s: the answer is not a list (%s)", q,
+		snprintf(err, err_len, "GET %s%s: the answer is not a list (%s)", pf_kube_server(w->c), q,
 			 answer ? "no items" : jerr.text);
 		rc = -EBADMSG;
 	} else {

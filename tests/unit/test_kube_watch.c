@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,6 +102,24 @@ static void api_stop(struct api *a)
 	waitpid(a->pid, NULL, 0);
 	a->pid = 0;
 }
+
+/* A port nobody listens on (bound, then let go). */
+static int free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* One plain server for the tests that need nothing special of it; each
+ * works in a namespace of its own. */
+static struct api shared;
 
 /* ---- what a watch delivered -------------------------------------------------- */
 
@@ -309,12 +330,15 @@ static void hook(struct pf_kube_client *c, const char *what)
 	json_decref(req(c, "POST", path, NULL, NULL, 200));
 }
 
-/* The pods the server holds, as sorted "ns/name" lines. */
-static void server_pods(struct pf_kube_client *c, char *out, size_t len)
+/* The pods of ns the server holds, as sorted "ns/name" lines. */
+static void server_pods(struct pf_kube_client *c, const char *ns, char *out, size_t len)
 {
-	json_t *list = req(c, "GET", "/api/v1/pods", NULL, NULL, 200), *item;
+	char path[256];
+	json_t *list, *item;
 	size_t i, off = 0;
 
+	assert_int_equal(pf_kube_path(&pf_kube_pods, ns, NULL, path, sizeof(path)), 0);
+	list = req(c, "GET", path, NULL, NULL, 200);
 	out[0] = '\0';
 	json_array_foreach(json_object_get(list, "items"), i, item) {
 		char key[256];
@@ -348,20 +372,20 @@ static void view_pods(struct rec *r, char *out, size_t len)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static bool view_equals_server(struct rec *r, struct pf_kube_client *c)
+static bool view_equals_server(struct rec *r, struct pf_kube_client *c, const char *ns)
 {
 	char a[8192], b[8192];
 
 	view_pods(r, a, sizeof(a));
-	server_pods(c, b, sizeof(b));
+	server_pods(c, ns, b, sizeof(b));
 	return !strcmp(a, b);
 }
 
-static struct pf_kube_watch *watch_pods(struct pf_kube_client *c, struct rec *r,
+static struct pf_kube_watch *watch_pods(struct pf_kube_client *c, struct rec *r, const char *ns,
 					const char *field_selector, unsigned resync_s)
 {
-	struct pf_kube_watch_opts o = { .res = &pf_kube_pods, .field_selector = field_selector,
-					.resync_s = resync_s };
+	struct pf_kube_watch_opts o = { .res = &pf_kube_pods, .ns = ns,
+					.field_selector = field_selector, .resync_s = resync_s };
 	struct pf_kube_watch_sink s = rec_sink(r);
 	struct pf_kube_watch *w;
 	char err[512];
@@ -391,7 +415,6 @@ static double now_s(void)
 
 static void list_then_watch_delivers_changes(void **state)
 {
-	struct api a = { 0 };
 	struct pf_kube_client *c;
 	struct pf_kube_watch *w;
 	char rv1[64], rv2[64], last_rv[64];
@@ -400,14 +423,13 @@ static void list_then_watch_delivers_changes(void **state)
 	double t0;
 
 	(void)state;
-	api_start(&a, 0, false, NULL);
-	c = client_for(&a, NULL, NULL);
+	c = client_for(&shared, NULL, NULL);
 	mk_ns(c, "x");
 	mk_pod(c, "x", "a", "node-1");
 	mk_pod(c, "x", "b", "node-2");
 	mk_pod(c, "x", "c", "node-1");
 	rec_init(&r);
-	w = watch_pods(c, &r, "spec.nodeName=node-1", 0);
+	w = watch_pods(c, &r, NULL, "spec.nodeName=node-1", 0);
 
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 5000);
 	assert_true(stats_of(w).synced);
@@ -450,41 +472,38 @@ static void list_then_watch_delivers_changes(void **state)
 	assert_true(now_s() - t0 < 1.0);
 	rec_fini(&r);
 	pf_kube_client_free(c);
-	api_stop(&a);
 }
 
 /* An object deleted while the watch was cut, and the history compacted: the
  * watch gets 410, relists, and the relist takes the object back. */
 static void cut_and_compact_relist_converges(void **state)
 {
-	struct api a = { 0 };
 	struct pf_kube_client *c;
 	struct pf_kube_watch *w;
 	struct rec r;
 
 	(void)state;
-	api_start(&a, 0, false, NULL);
-	c = client_for(&a, NULL, NULL);
-	mk_ns(c, "x");
-	mk_pod(c, "x", "keep", "n");
-	mk_pod(c, "x", "gone", "n");
+	c = client_for(&shared, NULL, NULL);
+	mk_ns(c, "cut");
+	mk_pod(c, "cut", "keep", "n");
+	mk_pod(c, "cut", "gone", "n");
 	rec_init(&r);
-	w = watch_pods(c, &r, NULL, 0);
+	w = watch_pods(c, &r, "cut", NULL, 0);
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 5000);
 	WAIT_UNTIL(stats_of(w).connected, 5000);
 
 	r.gate = "gate"; /* set before the pod exists: no put of it yet */
-	mk_pod(c, "x", "gate", "n");
+	mk_pod(c, "cut", "gate", "n");
 	rec_wait_gate(&r);          /* the watch thread is held in its put */
 	hook(c, "cut-watches");     /* the stream ends before the deletion... */
-	rm_pod(c, "x", "gone");
-	mk_pod(c, "x", "new", "n");
+	rm_pod(c, "cut", "gone");
+	mk_pod(c, "cut", "new", "n");
 	hook(c, "compact");         /* ...and its event is no longer kept */
 	rec_open_gate(&r);
 
 	WAIT_UNTIL(stats_of(w).expired == 1, 5000);
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 2, 5000);
-	assert_true(view_equals_server(&r, c));
+	assert_true(view_equals_server(&r, c, "cut"));
 	assert_int_equal(rec_count(&r, &r.dels), 1);
 	/* keep and gate did not change: the relist puts only new */
 	assert_int_equal(rec_count(&r, &r.puts), 4);
@@ -492,7 +511,6 @@ static void cut_and_compact_relist_converges(void **state)
 	pf_kube_watch_stop(w);
 	rec_fini(&r);
 	pf_kube_client_free(c);
-	api_stop(&a);
 }
 
 /* The API server killed and restarted from its --state file: the watch
@@ -518,7 +536,7 @@ static void restart_reconnects_and_converges(void **state)
 	mk_pod(c, "x", "keep", "n");
 	mk_pod(c, "x", "gone", "n");
 	rec_init(&r);
-	w = watch_pods(c, &r, NULL, 0);
+	w = watch_pods(c, &r, NULL, NULL, 0);
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 5000);
 	WAIT_UNTIL(stats_of(w).connected, 5000);
 
@@ -533,7 +551,7 @@ static void restart_reconnects_and_converges(void **state)
 	rec_open_gate(&r);
 
 	WAIT_UNTIL(stats_of(w).expired >= 1, 10000);
-	WAIT_UNTIL(view_equals_server(&r, c), 5000);
+	WAIT_UNTIL(view_equals_server(&r, c, "x"), 5000);
 	assert_true(stats_of(w).errors >= 1); /* the broken stream */
 	snprintf(last_error, sizeof(last_error), "%s", stats_of(w).last_error);
 	assert_non_null(strstr(last_error, "/api/v1/pods?watch=true"));
@@ -548,19 +566,17 @@ static void restart_reconnects_and_converges(void **state)
 /* resync_s: a full relist that puts only what changed. */
 static void resync_relists_without_repeating_puts(void **state)
 {
-	struct api a = { 0 };
 	struct pf_kube_client *c;
 	struct pf_kube_watch *w;
 	struct rec r;
 
 	(void)state;
-	api_start(&a, 0, false, NULL);
-	c = client_for(&a, NULL, NULL);
-	mk_ns(c, "x");
-	mk_pod(c, "x", "a", "n");
-	mk_pod(c, "x", "b", "n");
+	c = client_for(&shared, NULL, NULL);
+	mk_ns(c, "rs");
+	mk_pod(c, "rs", "a", "n");
+	mk_pod(c, "rs", "b", "n");
 	rec_init(&r);
-	w = watch_pods(c, &r, NULL, 1);
+	w = watch_pods(c, &r, "rs", NULL, 1);
 	WAIT_UNTIL(rec_count(&r, &r.synced) >= 3, 5000);
 	assert_true(stats_of(w).lists >= 3);
 	assert_int_equal(rec_count(&r, &r.puts), 2);
@@ -568,7 +584,6 @@ static void resync_relists_without_repeating_puts(void **state)
 	pf_kube_watch_stop(w);
 	rec_fini(&r);
 	pf_kube_client_free(c);
-	api_stop(&a);
 }
 
 /* HTTPS with the CA verified (file and PEM text) and a bearer token. */
@@ -595,7 +610,7 @@ static void tls_and_token(void **state)
 	mk_ns(c, "x");
 	mk_pod(c, "x", "a", "n");
 	rec_init(&r);
-	w = watch_pods(c, &r, NULL, 0);
+	w = watch_pods(c, &r, NULL, NULL, 0);
 	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 5000);
 	mk_pod(c, "x", "b", "n");
 	WAIT_UNTIL(rec_count(&r, &r.puts) == 2, 5000);
@@ -623,7 +638,7 @@ static void tls_and_token(void **state)
 	assert_non_null(strstr(err, "GET https://127.0.0.1:"));
 	assert_non_null(strstr(err, "certificate"));
 	rec_init(&r);
-	w = watch_pods(bad, &r, NULL, 0);
+	w = watch_pods(bad, &r, NULL, NULL, 0);
 	WAIT_UNTIL(stats_of(w).errors >= 1, 5000);
 	assert_non_null(strstr(stats_of(w).last_error, "certificate"));
 	assert_false(stats_of(w).synced);
@@ -640,7 +655,7 @@ static void tls_and_token(void **state)
 	assert_non_null(strstr(err, "HTTP 401 Unauthorized"));
 	json_decref(reply);
 	rec_init(&r);
-	w = watch_pods(bad, &r, NULL, 0);
+	w = watch_pods(bad, &r, NULL, NULL, 0);
 	WAIT_UNTIL(stats_of(w).errors >= 1, 5000);
 	assert_non_null(strstr(stats_of(w).last_error, "HTTP 401"));
 	assert_int_equal(rec_count(&r, &r.puts), 0);
@@ -674,7 +689,7 @@ static void policy_endpoint_writes(void **state)
 	static const char pe[] =
 		"{\"apiVersion\":\"podfence.io/v1alpha1\",\"kind\":\"PolicyEndpoint\","
 		"\"metadata\":{\"name\":\"web\",\"labels\":{\"podfence.io/policy\":\"web\"}},"
-		"\"spec\":{\"policyRef\":{\"name\":\"web\",\"namespace\":\"x\"},"
+		"\"spec\":{\"policyRef\":{\"name\":\"web\",\"namespace\":\"pe\"},"
 		"\"podIsolation\":[\"Ingress\"]}}";
 	char path[256], coll[256], body[1024], err[512];
 	struct pf_kube_client *c;
@@ -684,12 +699,11 @@ static void policy_endpoint_writes(void **state)
 	int rc;
 
 	(void)state;
-	api_start(&a, 0, false, NULL);
-	c = client_for(&a, NULL, NULL);
-	mk_ns(c, "x");
-	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "x", NULL, coll, sizeof(coll)), 0);
-	assert_string_equal(coll, "/apis/podfence.io/v1alpha1/namespaces/x/policyendpoints");
-	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "x", "web", path, sizeof(path)), 0);
+	c = client_for(&shared, NULL, NULL);
+	mk_ns(c, "pe");
+	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "pe", NULL, coll, sizeof(coll)), 0);
+	assert_string_equal(coll, "/apis/podfence.io/v1alpha1/namespaces/pe/policyendpoints");
+	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "pe", "web", path, sizeof(path)), 0);
 
 	obj = req(c, "POST", coll, NULL, pe, 201);
 	rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
@@ -730,7 +744,8 @@ static void policy_endpoint_writes(void **state)
 	pf_kube_client_free(c);
 
 	/* Nobody there: -errno, and the message names the method and URL. */
-	api_stop(&a);
+	a.port = free_port();
+	snprintf(a.url, sizeof(a.url), "http://127.0.0.1:%d", a.port);
 	c = client_for(&a, NULL, NULL);
 	rc = pf_kube_request(c, "GET", "/api/v1/pods", NULL, NULL, &reply, err, sizeof(err));
 	assert_int_equal(rc, -ECONNREFUSED);
@@ -749,12 +764,11 @@ static void watch_waits_for_the_server(void **state)
 	int port;
 
 	(void)state;
-	api_start(&a, 0, false, NULL); /* to learn a free port */
-	port = a.port;
-	api_stop(&a);
+	port = free_port();
+	snprintf(a.url, sizeof(a.url), "http://127.0.0.1:%d", port);
 	c = client_for(&a, NULL, NULL);
 	rec_init(&r);
-	w = watch_pods(c, &r, NULL, 0);
+	w = watch_pods(c, &r, NULL, NULL, 0);
 	WAIT_UNTIL(stats_of(w).errors >= 2, 5000); /* 250 ms, then about 500 ms */
 	assert_false(stats_of(w).synced);
 	api_start(&a, port, false, NULL);
@@ -795,13 +809,15 @@ static int setup(void **state)
 		fprintf(stderr, "%s failed\n", MAKE_CERTS);
 		return -1;
 	}
-	pf_log_set_level(PF_LOG_ERROR); /* the watches' retries are expected here */
+	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR); /* the watches' retries are expected here */
+	api_start(&shared, 0, false, NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	api_stop(&shared);
 	if (tmp[0])
 		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
