@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * podfence-agent: the seed's network policy node agent. It keeps the
- * Kubernetes objects of its source (dir:) in a cache, resolves them into
- * PolicyEndpoints and per-pod policy sets, and keeps the eBPF datapath on
- * every local pod's veth in step with them. main.c wires the pieces below.
+ * Kubernetes objects of its source in a cache and keeps the eBPF datapath on
+ * every local pod's veth in step with them: with dir: it resolves the
+ * NetworkPolicies into PolicyEndpoints itself, with kube: it enforces the
+ * PolicyEndpoints of the API server. main.c wires the pieces below.
  *
  * Threads: the main loop (source events, reconciles, link events), one per
- * HTTP server (socket API, metrics, health), the event log reader and the
- * conntrack sweeper. Everything in struct agent below `lock` is guarded by
- * it; a reconcile holds it from start to end.
+ * HTTP server (socket API, metrics, health), the event log reader, the
+ * conntrack sweeper, and with kube: one per watch. Everything in struct
+ * agent below `lock` is guarded by it; a reconcile holds it from start to
+ * end.
  */
 #ifndef PF_AGENT_H
 #define PF_AGENT_H
@@ -39,6 +41,11 @@
 /* A reconcile that failed is tried again after this long. */
 #define AGENT_RETRY_MS 1000
 
+enum agent_source_kind {
+	AGENT_SOURCE_DIR,  /* a directory of manifests: source_dir.c */
+	AGENT_SOURCE_KUBE, /* the API server: source_kube.c */
+};
+
 struct agent_config {
 	bool enabled;   /* --enable-network-policy */
 	bool ipv6;      /* --enable-ipv6 */
@@ -47,6 +54,9 @@ struct agent_config {
 	unsigned ct_period; /* --conntrack-cache-cleanup-period, seconds */
 	const char *log_file, *metrics_bind, *health_bind, *source_dir, *pin_root, *socket,
 		*state_dir, *event_log;
+	enum agent_source_kind source;
+	const char *kube_config; /* kube: "" (in-cluster) or the kubeconfig's path */
+	unsigned kube_resync;    /* kube: seconds between full relists, 0: never */
 	char node_name[256];
 	char state_path[PATH_MAX], lock_path[PATH_MAX];
 	char source_state_dir[PATH_MAX]; /* the source's objects in force, per file */
@@ -84,11 +94,18 @@ struct agent_changes {
 	size_t n_pods;
 };
 
-/* One PolicyEndpoint per NetworkPolicy of the cache, in the cache's order. */
+/* The PolicyEndpoints enforced, in the cache's order. dir: one per
+ * NetworkPolicy of the cache, resolved here (keys are the policies'). kube:
+ * the cache's PolicyEndpoints themselves, borrowed (keys and objects are
+ * the cache's), several per policy possible, made again at every change of
+ * them so no pointer outlives its object. */
 struct agent_endpoints {
 	char **keys; /* "ns/name" */
 	struct pf_policy_endpoint **pes;
 	size_t n;
+	bool borrowed; /* kube: keys and pes belong to the cache */
+	bool broken;   /* kube: the view could not be made (out of memory): empty
+			* until it can, and reconciles fail meanwhile */
 };
 
 /* Pod addresses to names, for the event log (sorted by family, address). */
@@ -102,11 +119,18 @@ struct agent_metrics {
 	struct pf_prom *reg;
 	struct pf_prom_metric *pods, *sets, *entries, *verdicts, *reconcile_seconds,
 		*reconcile_errors, *manifest_errors, *events, *event_errors, *ct_removed;
+	/* kube: per watched resource */
+	struct pf_prom_metric *watch_lists, *watch_events, *watch_errors, *watch_expired,
+		*watch_connected;
 	uint64_t verdicts_seen[PF_REASON__COUNT]; /* datapath counters already added */
 };
 
+struct agent_source_ops;
+struct agent_kube;
+
 struct agent {
 	struct agent_config cfg;
+	const struct agent_source_ops *source;
 	struct agent_metrics m; /* thread-safe on its own */
 	int kick_fd;            /* eventfd: a reconcile is wanted now */
 	volatile bool stopping; /* read by the event and sweeper threads */
@@ -129,8 +153,9 @@ struct agent {
 	struct agent_ip_name *ips;
 	size_t n_ips;
 	uint64_t ips_generation; /* cache generation the index was built at */
-	struct pf_dir_source *src;
-	json_t *source_dirty;   /* files whose objects in force are not saved yet (set) */
+	struct pf_dir_source *src; /* dir: */
+	json_t *source_dirty;   /* dir: files whose objects in force are not saved yet (set) */
+	struct agent_kube *kube; /* kube: the client and its watches */
 };
 
 /* pods.c: the local pod table and its place in the cache. */
@@ -160,13 +185,52 @@ bool agent_changes_reach(const struct agent *a, const struct pf_k8s_netpol *np,
 			 const char *key);
 void agent_changes_reset(struct agent_changes *c);
 
-/* source.c: the dir: source feeding the cache. */
-void agent_source_sink(struct agent *a, struct pf_dir_sink *sink);
-/* Saves the objects in force of the files that changed (dir_source_state.h). */
-void agent_source_state_flush(struct agent *a);
+/* A source: what feeds the cache (source_dir.c, source_kube.c). */
+struct agent_source_ops {
+	const char *name;
+	/* Reads or starts the source (after agent_restore, before the servers
+	 * and the main loop). Returns 0, or -1 when the agent cannot start
+	 * (logged). */
+	int (*open)(struct agent *a);
+	/* The descriptor the main loop polls for changes. */
+	int (*fd)(const struct agent *a);
+	/* Takes what the descriptor says: > 0 when a sync is due (debounced by
+	 * the main loop), 0 when not, -errno (logged). */
+	int (*read_events)(struct agent *a);
+	/* Brings the cache up to date before a reconcile (lock held); NULL
+	 * when the source puts changes into the cache as they come. */
+	void (*sync)(struct agent *a);
+	/* Stops it: no thread touches the agent afterwards. */
+	void (*close)(struct agent *a);
+};
+extern const struct agent_source_ops agent_source_dir, agent_source_kube;
 
-/* endpoints.c: PolicyEndpoints, rebuilt only where the changes reach. */
+/* source.c: an object of the source into the cache (through changes.c); a
+ * local pod's Pod goes in through publish (the CNI's address merged), and
+ * the source's version is kept for it. Lock held. Returns as
+ * agent_cache_apply (-ENOTSUP: a kind podfence does not read). */
+int agent_object_put(struct agent *a, enum pf_k8s_kind kind, const char *ns, const char *name,
+		     json_t *obj, char *err, size_t err_len);
+/* The source no longer has the object; a pod still local stays, without
+ * the source's labels. Lock held. */
+void agent_object_del(struct agent *a, enum pf_k8s_kind kind, const char *ns, const char *name);
+
+/* source_kube.c: the watches' counters into the metrics (the metrics
+ * server's thread), and their state for /readyz (lock held). */
+void agent_kube_scrape(struct agent *a);
+json_t *agent_kube_health_json(const struct agent *a);
+
+/* endpoints.c: PolicyEndpoints, rebuilt only where the changes reach (dir:),
+ * or the cache's (kube:). */
 int agent_endpoints_update(struct agent *a, char *err, size_t err_len);
+/* kube: a->pes made again from the cache's PolicyEndpoints (after they
+ * changed). Returns 0 or -ENOMEM (a->pes is then empty and broken). */
+int agent_endpoints_view(struct agent *a);
+/* The local pods pe selects get their spec resolved again (pe may be NULL). */
+void agent_endpoint_touch(struct agent *a, const struct pf_policy_endpoint *pe);
+/* Appends "ns/name" of pe's policy (spec.policyRef) to list unless it is
+ * there already (a policy split over several PolicyEndpoints). */
+void agent_policy_list_add(json_t *list, const struct pf_policy_endpoint *pe);
 const struct pf_policy_endpoint *agent_endpoint_find(const struct agent *a, const char *ns,
 						     const char *name);
 void agent_endpoints_free(struct agent_endpoints *e);
@@ -203,14 +267,15 @@ void agent_introspect_pods(struct agent *a, struct pf_http_reply *reply);
 void agent_introspect_policies(struct agent *a, struct pf_http_reply *reply);
 void agent_introspect_explain(struct agent *a, const char *pod, struct pf_http_reply *reply);
 
-/* metrics.c: /metrics, /healthz and /readyz. */
-int agent_metrics_init(struct agent_metrics *m);
+/* metrics.c: /metrics, /healthz and /readyz. kube: the watch metrics too. */
+int agent_metrics_init(struct agent_metrics *m, bool kube);
 void agent_metrics_free(struct agent_metrics *m);
 void agent_metrics_handle(void *ctx, const char *method, const char *path, const char *body,
 			  size_t body_len, struct pf_http_reply *reply);
 void agent_health_handle(void *ctx, const char *method, const char *path, const char *body,
 			 size_t body_len, struct pf_http_reply *reply);
-/* Ready: the source was read and a reconcile completed. Lock held. */
+/* Ready: the source was read (kube: both watches listed once) and a
+ * reconcile completed after that. Lock held. */
 bool agent_ready(const struct agent *a);
 
 /* events.c and sweep.c: threads of their own. */

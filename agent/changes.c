@@ -6,6 +6,11 @@
  * about 120 ms, one of them well under a millisecond. Each Pod version that
  * comes or goes (old and new labels) is noted, and a policy is rebuilt when
  * one of those versions is, or was, one of its targets or peers.
+ *
+ * kube: the API's PolicyEndpoints are enforced as they are. A change of one
+ * makes exactly the local pods it lists, before and after, resolve their
+ * spec again; Pods change nothing (the controller republishes what they
+ * reach).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,6 +76,29 @@ static void agent_note(struct agent *a, enum pf_k8s_kind kind, const char *ns,
 	 * agent resolves the NetworkPolicies itself. */
 }
 
+/* One version of an object as the cache holds it, before or after a change. */
+static void agent_note_version(struct agent *a, enum pf_k8s_kind kind, const char *ns,
+			       const char *name)
+{
+	if (a->cfg.source == AGENT_SOURCE_KUBE) {
+		if (kind == PF_K8S_POLICY_ENDPOINT)
+			agent_endpoint_touch(a, pf_k8s_cache_get(&a->cache, kind, ns, name));
+	} else if (kind == PF_K8S_POD) {
+		agent_note_pod_in_cache(a, ns, name);
+	}
+}
+
+/* An object changed or went. */
+static void agent_note_changed(struct agent *a, enum pf_k8s_kind kind, const char *ns,
+			       const char *name)
+{
+	if (a->cfg.source == AGENT_SOURCE_DIR)
+		agent_note(a, kind, ns, name);
+	else if (kind == PF_K8S_POLICY_ENDPOINT && agent_endpoints_view(a))
+		pf_err("kube: PolicyEndpoints: out of memory; reconciles fail until they can "
+		       "be read again");
+}
+
 int agent_cache_apply(struct agent *a, json_t *obj, enum pf_k8s_kind *kind_out, char *err,
 		      size_t err_len)
 {
@@ -86,13 +114,13 @@ int agent_cache_apply(struct agent *a, json_t *obj, enum pf_k8s_kind *kind_out, 
 	/* The identity, to note what the new version replaces (an object whose
 	 * metadata is bad is refused by the apply anyway). */
 	named = !pf_k8s_meta(obj, kind != PF_K8S_NAMESPACE, &ns, &name, why, sizeof(why));
-	if (named && kind == PF_K8S_POD)
-		agent_note_pod_in_cache(a, ns, name);
+	if (named)
+		agent_note_version(a, kind, ns, name);
 	rc = pf_k8s_cache_apply(&a->cache, obj, NULL, err, err_len);
-	if (!rc && named && kind == PF_K8S_POD)
-		agent_note_pod_in_cache(a, ns, name);
-	else if (!rc && named)
-		agent_note(a, kind, ns, name);
+	if (!rc && named) {
+		agent_note_version(a, kind, ns, name);
+		agent_note_changed(a, kind, ns, name);
+	}
 	free(ns);
 	free(name);
 	return rc;
@@ -101,11 +129,10 @@ int agent_cache_apply(struct agent *a, json_t *obj, enum pf_k8s_kind *kind_out, 
 int agent_cache_delete(struct agent *a, enum pf_k8s_kind kind, const char *ns,
 		       const char *name)
 {
-	if (kind == PF_K8S_POD)
-		agent_note_pod_in_cache(a, ns, name);
+	agent_note_version(a, kind, ns, name);
 	if (pf_k8s_cache_delete(&a->cache, kind, ns, name))
 		return -ENOENT;
-	agent_note(a, kind, ns, name);
+	agent_note_changed(a, kind, ns, name);
 	return 0;
 }
 

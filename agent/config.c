@@ -20,6 +20,7 @@ enum agent_flag {
 	FLAG_CT_PERIOD,
 	FLAG_MODE,
 	FLAG_SOURCE,
+	FLAG_KUBE_RESYNC,
 	FLAG_NODE_NAME,
 	FLAG_PIN_ROOT,
 	FLAG_SOCKET,
@@ -58,8 +59,14 @@ static const struct agent_flag_info agent_flags[FLAG_COUNT] = {
 	[FLAG_MODE] = { "network-policy-mode", false, "MODE", "NETWORK_POLICY_ENFORCING_MODE",
 			"standard",
 			"standard (open until a policy selects the pod) or strict (closed)" },
-	[FLAG_SOURCE] = { "source", false, "dir:PATH", NULL, "dir:/etc/podfence/manifests",
-			  "where objects come from: dir:PATH (a directory of manifests)" },
+	[FLAG_SOURCE] = { "source", false, "dir:PATH|kube:[KUBECONFIG]", NULL,
+			  "dir:/etc/podfence/manifests",
+			  "where objects come from: dir:PATH (a directory of manifests, "
+			  "NetworkPolicies resolved here) or kube: (the API server's "
+			  "PolicyEndpoints and this node's Pods; in-cluster, or the "
+			  "kubeconfig at KUBECONFIG)" },
+	[FLAG_KUBE_RESYNC] = { "kube-resync-period", false, "SECONDS", NULL, "300",
+			       "kube: a full relist of each watch this often (0: never)" },
 	[FLAG_NODE_NAME] = { "node-name", false, "NAME", "MY_NODE_NAME", NULL,
 			     "this node's name (default: the host name)" },
 	[FLAG_PIN_ROOT] = { "pin-root", false, "DIR", NULL, PF_DEFAULT_PIN_ROOT,
@@ -113,15 +120,46 @@ static int agent_bad(char *err, size_t err_len, const char *origin, const char *
 	return -EINVAL;
 }
 
+/* --source and --kube-resync-period. */
+static int agent_config_source(const char *const *value, char origin[][64],
+			       struct agent_config *cfg, char *err, size_t err_len)
+{
+	const char *src = value[FLAG_SOURCE], *resync = value[FLAG_KUBE_RESYNC];
+	unsigned long period;
+	char *end;
+
+	errno = 0;
+	period = strtoul(resync, &end, 10);
+	if (*end || errno || period > 86400 * 7 || *resync == '-')
+		return agent_bad(err, err_len, origin[FLAG_KUBE_RESYNC], resync,
+				 "must be a number of seconds from 0 (never) to 604800");
+	cfg->kube_resync = (unsigned)period;
+	if (!strncmp(src, "dir:", 4) && src[4] == '/') {
+		cfg->source = AGENT_SOURCE_DIR;
+		cfg->source_dir = src + 4;
+		return 0;
+	}
+	/* kube: alone is the in-cluster configuration. */
+	if (!strncmp(src, "kube:", 5) && (!src[5] || src[5] == '/')) {
+		cfg->source = AGENT_SOURCE_KUBE;
+		cfg->kube_config = src + 5;
+		return 0;
+	}
+	return agent_bad(err, err_len, origin[FLAG_SOURCE], src,
+			 "must be dir:/ABSOLUTE/PATH, kube: (in-cluster) or "
+			 "kube:/ABSOLUTE/PATH/OF/KUBECONFIG");
+}
+
 /* Checks the merged values into cfg. origin[f] says where value[f] came from. */
 static int agent_config_check(const char *const *value, char origin[][64],
 			      struct agent_config *cfg, char *err, size_t err_len)
 {
 	bool *bools[] = { [FLAG_ENABLE_NP] = &cfg->enabled, [FLAG_ENABLE_IPV6] = &cfg->ipv6,
 			  [FLAG_ENABLE_EVENTS] = &cfg->events };
-	const char *mode = value[FLAG_MODE], *src = value[FLAG_SOURCE];
+	const char *mode = value[FLAG_MODE];
 	char *end;
 	unsigned long period;
+	int rc;
 
 	for (int f = FLAG_ENABLE_NP; f <= FLAG_ENABLE_EVENTS; f++)
 		if (agent_parse_bool(value[f], bools[f]))
@@ -142,10 +180,9 @@ static int agent_config_check(const char *const *value, char origin[][64],
 		return agent_bad(err, err_len, origin[FLAG_MODE], mode,
 				 "must be standard or strict");
 	cfg->mode = !strcmp(mode, "strict") ? PF_MODE_STRICT : PF_MODE_STANDARD;
-	if (strncmp(src, "dir:", 4) || src[4] != '/')
-		return agent_bad(err, err_len, origin[FLAG_SOURCE], src,
-				 "must be dir:/ABSOLUTE/PATH (the only source of this build)");
-	cfg->source_dir = src + 4;
+	rc = agent_config_source(value, origin, cfg, err, err_len);
+	if (rc)
+		return rc;
 	for (int f = FLAG_PIN_ROOT; f <= FLAG_EVENT_LOG; f++)
 		if (value[f] && *value[f] != '/')
 			return agent_bad(err, err_len, origin[f], value[f],

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* PolicyEndpoints, one per NetworkPolicy, rebuilt only where the changes
- * noted by changes.c reach; the local pods a rebuilt (or removed)
- * PolicyEndpoint selected, before or after, have their spec resolved again. */
+/* dir: PolicyEndpoints, one per NetworkPolicy, rebuilt only where the
+ * changes noted by changes.c reach; the local pods a rebuilt (or removed)
+ * PolicyEndpoint selected, before or after, have their spec resolved again.
+ * kube: the cache's PolicyEndpoints as they are (changes.c touches the pods
+ * of those that change). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +32,7 @@ static long agent_endpoint_index(const struct agent_endpoints *e, const char *ke
 	return -1;
 }
 
-/* The local pods pe selects get their spec resolved again. */
-static void agent_endpoint_touch(struct agent *a, const struct pf_policy_endpoint *pe)
+void agent_endpoint_touch(struct agent *a, const struct pf_policy_endpoint *pe)
 {
 	for (size_t i = 0; pe && i < pe->n_endpoints; i++) {
 		struct agent_pod *p = agent_pod_find(a, pe->endpoints[i].ns, pe->endpoints[i].name);
@@ -52,9 +53,22 @@ const struct pf_policy_endpoint *agent_endpoint_find(const struct agent *a, cons
 	return i < 0 ? NULL : a->pes.pes[i];
 }
 
+void agent_policy_list_add(json_t *list, const struct pf_policy_endpoint *pe)
+{
+	char key[600];
+	size_t i;
+	json_t *v;
+
+	snprintf(key, sizeof(key), "%s/%s", pe->policy_ns, pe->policy_name);
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(v), key))
+			return;
+	json_array_append_new(list, json_string(key));
+}
+
 void agent_endpoints_free(struct agent_endpoints *e)
 {
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; !e->borrowed && i < e->n; i++) {
 		free(e->keys[i]);
 		if (e->pes[i]) {
 			pf_policy_endpoint_free(e->pes[i]);
@@ -66,13 +80,52 @@ void agent_endpoints_free(struct agent_endpoints *e)
 	memset(e, 0, sizeof(*e));
 }
 
+int agent_endpoints_view(struct agent *a)
+{
+	const struct pf_k8s_table *t = &a->cache.t[PF_K8S_POLICY_ENDPOINT];
+	struct agent_endpoints *e = &a->pes;
+
+	agent_endpoints_free(e);
+	e->borrowed = true;
+	e->keys = calloc(t->n + 1, sizeof(*e->keys));
+	e->pes = calloc(t->n + 1, sizeof(*e->pes));
+	if (!e->keys || !e->pes) {
+		/* Empty rather than stale: the old pointers may be freed. */
+		agent_endpoints_free(e);
+		e->borrowed = e->broken = true;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		e->keys[i] = t->e[i].key;
+		e->pes[i] = t->e[i].obj;
+	}
+	e->n = t->n;
+	return 0;
+}
+
+/* kube: nothing to build; a view that could not be made is tried again,
+ * and the reconcile fails (changing nothing) while it cannot. */
+static int agent_endpoints_kube(struct agent *a, char *err, size_t err_len)
+{
+	if (a->pes.broken && agent_endpoints_view(a)) {
+		snprintf(err, err_len, "PolicyEndpoints: out of memory");
+		return -ENOMEM;
+	}
+	agent_changes_reset(&a->changes);
+	return 0;
+}
+
 int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 {
 	const struct pf_k8s_table *t = &a->cache.t[PF_K8S_NETWORK_POLICY];
 	struct agent_endpoints next = { 0 };
-	bool *fresh = calloc(t->n + 1, sizeof(*fresh)); /* built in this update */
+	bool *fresh;
 	size_t rebuilt = 0;
 	int rc = 0;
+
+	if (a->cfg.source == AGENT_SOURCE_KUBE)
+		return agent_endpoints_kube(a, err, err_len);
+	fresh = calloc(t->n + 1, sizeof(*fresh)); /* built in this update */
 
 	next.keys = calloc(t->n + 1, sizeof(*next.keys));
 	next.pes = calloc(t->n + 1, sizeof(*next.pes));

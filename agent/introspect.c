@@ -89,16 +89,24 @@ void agent_introspect_pods(struct agent *a, struct pf_http_reply *reply)
 	pf_http_reply_json(reply, 200, list ? json_pack("{s:o}", "pods", list) : NULL);
 }
 
+/* policyTypes from isolation by direction. */
+static json_t *agent_types_json(const bool iso[2])
+{
+	json_t *types = json_array();
+
+	if (iso[PF_DIR_INGRESS])
+		json_array_append_new(types, json_string("Ingress"));
+	if (iso[PF_DIR_EGRESS])
+		json_array_append_new(types, json_string("Egress"));
+	return types;
+}
+
 static json_t *agent_policy_json(const struct pf_k8s_netpol *np,
 				 const struct pf_policy_endpoint *pe)
 {
-	json_t *types = json_array(), *selects = json_array();
+	json_t *types = agent_types_json(np->types), *selects = json_array();
 	char key[600];
 
-	if (np->types[PF_DIR_INGRESS])
-		json_array_append_new(types, json_string("Ingress"));
-	if (np->types[PF_DIR_EGRESS])
-		json_array_append_new(types, json_string("Egress"));
 	for (size_t i = 0; pe && i < pe->n_endpoints; i++) {
 		snprintf(key, sizeof(key), "%s/%s", pe->endpoints[i].ns, pe->endpoints[i].name);
 		json_array_append_new(selects, json_string(key));
@@ -107,18 +115,101 @@ static json_t *agent_policy_json(const struct pf_k8s_netpol *np,
 			 "policy_types", types, "selects", selects);
 }
 
-void agent_introspect_policies(struct agent *a, struct pf_http_reply *reply)
+/* Adds s to a sorted list of strings unless it is there. */
+static void agent_sorted_add(json_t *list, const char *s)
 {
-	json_t *policies = json_array(), *pes = json_array();
+	size_t lo = 0, hi = json_array_size(list);
 
-	pthread_mutex_lock(&a->lock);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(json_string_value(json_array_get(list, mid)), s);
+
+		if (!d)
+			return;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	json_array_insert_new(list, lo, json_string(s));
+}
+
+/* dir: the cache's NetworkPolicies, each with its PolicyEndpoint. */
+static json_t *agent_policies_of_cache(const struct agent *a)
+{
+	json_t *policies = json_array();
+
 	for (size_t i = 0; i < pf_k8s_cache_count(&a->cache, PF_K8S_NETWORK_POLICY); i++) {
 		const struct pf_k8s_netpol *np =
 			pf_k8s_cache_at(&a->cache, PF_K8S_NETWORK_POLICY, i);
-		const struct pf_policy_endpoint *pe = agent_endpoint_find(a, np->ns, np->name);
 
-		json_array_append_new(policies, agent_policy_json(np, pe));
+		json_array_append_new(policies,
+				      agent_policy_json(np, agent_endpoint_find(a, np->ns, np->name)));
 	}
+	return policies;
+}
+
+/* kube: the policies the PolicyEndpoints name (spec.policyRef), each with
+ * the union of its PolicyEndpoints: the pods they select, their isolation
+ * as its types, and their names. In the order of "ns/name". */
+static json_t *agent_policies_of_endpoints(const struct agent *a)
+{
+	json_t *policies = json_array(), *keys = json_array(), *by_key = json_object(), *v;
+	bool (*iso)[2] = calloc(a->pes.n + 1, sizeof(*iso)); /* per policy, by first PE */
+	char key[600];
+	size_t k;
+
+	if (!iso || !policies || !keys || !by_key) {
+		free(iso);
+		json_decref(policies);
+		json_decref(keys);
+		json_decref(by_key);
+		return NULL; /* answered 500 */
+	}
+	for (size_t i = 0; i < a->pes.n; i++) {
+		const struct pf_policy_endpoint *pe = a->pes.pes[i];
+		json_t *p;
+		size_t at;
+
+		snprintf(key, sizeof(key), "%s/%s", pe->policy_ns, pe->policy_name);
+		if (!(p = json_object_get(by_key, key))) {
+			p = json_pack("{s:s, s:s, s:I, s:[], s:[]}", "namespace", pe->policy_ns,
+				      "name", pe->policy_name, "at", (json_int_t)i, "selects",
+				      "policy_endpoints");
+			json_object_set_new(by_key, key, p);
+			agent_sorted_add(keys, key);
+		}
+		at = (size_t)json_integer_value(json_object_get(p, "at"));
+		for (int d = 0; d < 2; d++)
+			iso[at][d] = iso[at][d] || pe->isolation[d];
+		for (size_t e = 0; e < pe->n_endpoints; e++) {
+			snprintf(key, sizeof(key), "%s/%s", pe->endpoints[e].ns, pe->endpoints[e].name);
+			agent_sorted_add(json_object_get(p, "selects"), key);
+		}
+		snprintf(key, sizeof(key), "%s/%s", pe->ns, pe->name);
+		json_array_append_new(json_object_get(p, "policy_endpoints"), json_string(key));
+	}
+	json_array_foreach(keys, k, v) {
+		json_t *p = json_object_get(by_key, json_string_value(v));
+
+		json_object_set_new(p, "policy_types",
+				    agent_types_json(iso[json_integer_value(json_object_get(p, "at"))]));
+		json_object_del(p, "at");
+		json_array_append(policies, p);
+	}
+	free(iso);
+	json_decref(keys);
+	json_decref(by_key);
+	return policies;
+}
+
+void agent_introspect_policies(struct agent *a, struct pf_http_reply *reply)
+{
+	json_t *policies, *pes = json_array();
+
+	pthread_mutex_lock(&a->lock);
+	policies = a->cfg.source == AGENT_SOURCE_KUBE ? agent_policies_of_endpoints(a)
+						      : agent_policies_of_cache(a);
 	for (size_t i = 0; i < a->pes.n; i++)
 		json_array_append_new(pes, pf_policy_endpoint_to_json(a->pes.pes[i]));
 	pthread_mutex_unlock(&a->lock);
@@ -145,7 +236,7 @@ static json_t *agent_remote_spec_json(const struct agent *a, const struct pf_k8s
 void agent_introspect_explain(struct agent *a, const char *pod, struct pf_http_reply *reply)
 {
 	const char *slash = pod ? strchr(pod, '/') : NULL;
-	char ns[256], key[600];
+	char ns[256];
 	const struct pf_k8s_pod *kp;
 	const struct agent_pod *p;
 	const struct pf_set_entry *e;
@@ -168,14 +259,9 @@ void agent_introspect_explain(struct agent *a, const char *pod, struct pf_http_r
 		return;
 	}
 	policies = json_array();
-	for (size_t i = 0; i < a->pes.n; i++) {
-		const struct pf_policy_endpoint *pe = a->pes.pes[i];
-
-		if (!pf_policy_endpoint_find(pe, ns, slash + 1))
-			continue;
-		snprintf(key, sizeof(key), "%s/%s", pe->policy_ns, pe->policy_name);
-		json_array_append_new(policies, json_string(key));
-	}
+	for (size_t i = 0; i < a->pes.n; i++)
+		if (pf_policy_endpoint_find(a->pes.pes[i], ns, slash + 1))
+			agent_policy_list_add(policies, a->pes.pes[i]);
 	e = p ? pf_set_table_get(&a->sets, p->lp.set_id) : NULL;
 	spec = p ? (e && e->spec ? pf_policy_spec_to_json(e->spec) : json_null())
 		 : agent_remote_spec_json(a, kp);

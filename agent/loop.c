@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The main loop: manifest changes (debounced), reconcile requests, veths
+/* The main loop: source changes (debounced), reconcile requests, veths
  * going away, retries after a failed reconcile, and SIGTERM/SIGINT. */
 #include <errno.h>
 #include <malloc.h>
@@ -20,7 +20,7 @@ struct agent_loop {
 	struct agent *a;
 	int fd[FD_COUNT];
 	struct agent_link_watch *links;
-	struct timespec burst_start; /* first manifest event not yet synced */
+	struct timespec burst_start; /* first source event not yet synced */
 	bool debounce_armed;
 };
 
@@ -46,18 +46,11 @@ static void agent_loop_reconcile(struct agent_loop *l)
 		agent_timer_arm(l->fd[FD_RETRY], AGENT_RETRY_MS);
 }
 
-/* Manifest events: sync once they stop for AGENT_DEBOUNCE_MS, or at the
+/* Source events: sync once they stop for AGENT_DEBOUNCE_MS, or at the
  * latest AGENT_DEBOUNCE_MAX_MS after the first of them. */
 static void agent_on_source(struct agent_loop *l)
 {
-	int n = pf_dir_source_read_events(l->a->src);
-
-	if (n < 0) {
-		pf_err("read manifest events of %s: %s", pf_dir_source_dir(l->a->src),
-		       strerror(-n));
-		return;
-	}
-	if (!n)
+	if (l->a->source->read_events(l->a) <= 0)
 		return;
 	if (!l->debounce_armed) {
 		clock_gettime(CLOCK_MONOTONIC, &l->burst_start);
@@ -70,18 +63,16 @@ static void agent_on_source(struct agent_loop *l)
 
 static void agent_on_debounce(struct agent_loop *l)
 {
-	struct pf_dir_sink sink;
-
 	agent_drain(l->fd[FD_DEBOUNCE]);
 	l->debounce_armed = false;
-	agent_source_sink(l->a, &sink);
 	pthread_mutex_lock(&l->a->lock);
-	pf_dir_source_sync(l->a->src, &sink);
+	if (l->a->source->sync)
+		l->a->source->sync(l->a);
 	agent_loop_reconcile(l);
-	agent_source_state_flush(l->a);
 	pthread_mutex_unlock(&l->a->lock);
-	/* A reread manifest file replaces every object tree it held: give
-	 * the freed pages back rather than let the heap keep its peak. */
+	/* A reread manifest file (or a relist) replaces every object tree it
+	 * held: give the freed pages back rather than let the heap keep its
+	 * peak. */
 	malloc_trim(0);
 }
 
@@ -109,7 +100,7 @@ static int agent_loop_open(struct agent_loop *l)
 		return -1;
 	}
 	if (l->a->cfg.enabled) {
-		l->fd[FD_SOURCE] = pf_dir_source_fd(l->a->src);
+		l->fd[FD_SOURCE] = l->a->source->fd(l->a);
 		if (agent_link_watch_open(&l->links))
 			return -1;
 		l->fd[FD_LINKS] = agent_link_watch_fd(l->links);

@@ -21,7 +21,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "dir_source_state.h"
 #include "dirs.h"
 #include "log.h"
 #include "agent.h"
@@ -90,59 +89,17 @@ static int agent_prog_ids(struct agent *a)
 	return 0;
 }
 
-/* The datapath, the last run's state, the source, the first reconcile. */
+/* The datapath, the last run's state, then the source (which, with dir:,
+ * reconciles a first time). */
 static int agent_start_enforcing(struct agent *a)
 {
 	struct pf_datapath_opts opts = { .pin_root = a->cfg.pin_root, .mode = a->cfg.mode,
 					 .events = a->cfg.events };
-	struct pf_dir_sink sink;
-	char err[512];
-	int rc;
 
 	if (pf_datapath_open(&opts, &a->dp, &a->adopted) || agent_prog_ids(a) ||
 	    agent_restore(a))
 		return -1;
-	rc = pf_mkdirs(a->cfg.source_dir, 0755);
-	if (!rc)
-		rc = pf_dir_source_open(a->cfg.source_dir, &a->src, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "create source directory %s: %s", a->cfg.source_dir,
-			 strerror(-rc));
-	if (rc) {
-		pf_err("%s", err);
-		return -1;
-	}
-	agent_source_sink(a, &sink);
-	rc = pf_mkdirs(a->cfg.source_state_dir, 0700);
-	if (rc) {
-		pf_err("create %s: %s", a->cfg.source_state_dir, strerror(-rc));
-		return -1;
-	}
-	pthread_mutex_lock(&a->lock);
-	/* What was in force before a restart first, then the directory as it
-	 * is now, compared with it. */
-	rc = pf_dir_state_load(a->cfg.source_state_dir, a->src, &sink);
-	if (rc)
-		pf_err("read %s: %s", a->cfg.source_state_dir, strerror(-rc));
-	/* A source directory that cannot be listed is an error, not an empty
-	 * source: starting without policies would open every pod. */
-	if (!rc)
-		rc = pf_dir_source_scan(a->src, &sink);
-	a->source_loaded = !rc;
-	for (size_t i = 0; !rc && i < a->n_pods; i++)
-		agent_pod_publish(a, a->pods[i]);
-	if (!rc)
-		agent_reconcile(a);
-	agent_source_state_flush(a);
-	pthread_mutex_unlock(&a->lock);
-	malloc_trim(0);
-	if (rc)
-		return -1;
-	pf_info("source dir:%s loaded: %zu namespaces, %zu pods, %zu network policies",
-		a->cfg.source_dir, pf_k8s_cache_count(&a->cache, PF_K8S_NAMESPACE),
-		pf_k8s_cache_count(&a->cache, PF_K8S_POD),
-		pf_k8s_cache_count(&a->cache, PF_K8S_NETWORK_POLICY));
-	return 0;
+	return a->source->open(a);
 }
 
 static struct pf_http_server *agent_serve(struct agent *a, const char *what, const char *where,
@@ -202,6 +159,8 @@ out:
 
 static void agent_free(struct agent *a)
 {
+	/* First: the kube source's watch threads use the rest. */
+	a->source->close(a);
 	for (size_t i = 0; i < a->n_pods; i++)
 		agent_pod_free(a->pods[i]);
 	free(a->pods);
@@ -211,8 +170,6 @@ static void agent_free(struct agent *a)
 	pf_set_table_free(&a->sets);
 	pf_k8s_cache_free(&a->cache);
 	json_decref(a->source_pods);
-	json_decref(a->source_dirty);
-	pf_dir_source_free(a->src);
 	/* Closes descriptors only: pins, attachments and maps stay. */
 	pf_datapath_close(a->dp);
 	agent_metrics_free(&a->m);
@@ -233,9 +190,11 @@ static int agent_init(struct agent *a)
 	pthread_condattr_destroy(&attr);
 	pf_k8s_cache_init(&a->cache);
 	pf_set_table_init(&a->sets);
+	a->source = a->cfg.source == AGENT_SOURCE_KUBE ? &agent_source_kube : &agent_source_dir;
 	a->source_pods = json_object();
 	a->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a->kick_fd < 0 || !a->source_pods || agent_metrics_init(&a->m)) {
+	if (a->kick_fd < 0 || !a->source_pods ||
+	    agent_metrics_init(&a->m, a->cfg.source == AGENT_SOURCE_KUBE)) {
 		pf_err("set up the agent: %s", a->kick_fd < 0 ? strerror(errno) : "out of memory");
 		return -1;
 	}

@@ -14,7 +14,31 @@ static const double agent_latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.0
 					       0.05,   0.1,   0.25,   0.5,   1,    2.5 };
 #define AGENT_N_BOUNDS (sizeof(agent_latency_bounds) / sizeof(agent_latency_bounds[0]))
 
-int agent_metrics_init(struct agent_metrics *m)
+/* kube: the watches' metrics, per resource (source_kube.c fills them). */
+static int agent_metrics_init_kube(struct agent_metrics *m)
+{
+	struct pf_prom *r = m->reg;
+
+	m->watch_lists = pf_prom_counter(r, "podfence_kube_watch_lists_total",
+					 "Full lists of a watched resource (the first and every "
+					 "relist).", "resource");
+	m->watch_events = pf_prom_counter(r, "podfence_kube_watch_events_total",
+					  "Watch events taken (bookmarks included).", "resource");
+	m->watch_errors = pf_prom_counter(r, "podfence_kube_watch_errors_total",
+					  "Failed requests, broken streams and bad events of a watch.",
+					  "resource");
+	m->watch_expired = pf_prom_counter(r, "podfence_kube_watch_expired_total",
+					   "410 Gone answers (each led to a relist).", "resource");
+	m->watch_connected = pf_prom_gauge(r, "podfence_kube_watch_connected",
+					   "1 while a watch stream is open.", "resource");
+	/* Each resource's series appear at the first scrape (0 added). */
+	return m->watch_lists && m->watch_events && m->watch_errors && m->watch_expired &&
+		       m->watch_connected
+		       ? 0
+		       : -ENOMEM;
+}
+
+int agent_metrics_init(struct agent_metrics *m, bool kube)
 {
 	struct pf_prom *r = pf_prom_new();
 	int bad;
@@ -41,7 +65,8 @@ int agent_metrics_init(struct agent_metrics *m)
 	m->reconcile_errors = pf_prom_counter(r, "podfence_agent_reconcile_errors_total",
 					      "Reconciles that failed (and were retried).", NULL);
 	m->manifest_errors = pf_prom_counter(r, "podfence_agent_manifest_errors_total",
-					     "Manifest files, documents or objects refused.", NULL);
+					     "Manifest files, documents or objects refused (kube: "
+					     "objects of the API refused).", NULL);
 	m->events = pf_prom_counter(r, "podfence_agent_policy_events_total",
 				    "Lines written to the policy event log.", NULL);
 	m->event_errors = pf_prom_counter(r, "podfence_agent_policy_event_errors_total",
@@ -59,6 +84,7 @@ int agent_metrics_init(struct agent_metrics *m)
 	      pf_prom_add(m->ct_removed, NULL, 0);
 	for (unsigned r = 0; !bad && r < PF_REASON__COUNT; r++)
 		bad = pf_prom_add(m->verdicts, pf_reason_name(r), 0) != 0;
+	bad = bad || (kube && agent_metrics_init_kube(m));
 	if (bad) {
 		pf_prom_free(m->reg);
 		memset(m, 0, sizeof(*m));
@@ -103,8 +129,10 @@ void agent_metrics_handle(void *ctx, const char *method, const char *path, const
 		pf_http_reply_error(reply, 405, "%s is not allowed on %s", method, path);
 		return;
 	}
-	/* One server thread serves every scrape, so verdicts_seen needs no lock. */
+	/* One server thread serves every scrape, so verdicts_seen (and the
+	 * watch counters seen) need no lock. */
 	agent_scrape_verdicts(a);
+	agent_kube_scrape(a);
 	reply->body = pf_prom_render(a->m.reg);
 	if (!reply->body) {
 		pf_http_reply_error(reply, 500, "render metrics: out of memory");
@@ -124,6 +152,7 @@ void agent_health_handle(void *ctx, const char *method, const char *path, const 
 {
 	struct agent *a = ctx;
 	bool source, reconciled, ready;
+	json_t *answer;
 
 	(void)body, (void)body_len;
 	if (strcmp(method, "GET")) {
@@ -143,8 +172,10 @@ void agent_health_handle(void *ctx, const char *method, const char *path, const 
 	source = a->source_loaded;
 	reconciled = a->first_reconcile_done;
 	ready = agent_ready(a);
+	answer = json_pack("{s:s, s:b, s:b}", "status", ready ? "ready" : "not ready",
+			 "source_loaded", source, "reconciled", reconciled);
+	if (answer && a->kube)
+		json_object_set_new(answer, "synced", agent_kube_health_json(a));
 	pthread_mutex_unlock(&a->lock);
-	pf_http_reply_json(reply, ready ? 200 : 503,
-			   json_pack("{s:s, s:b, s:b}", "status", ready ? "ready" : "not ready",
-				     "source_loaded", source, "reconciled", reconciled));
+	pf_http_reply_json(reply, ready ? 200 : 503, answer);
 }

@@ -12,6 +12,11 @@
  * Standard mode: a direction no policy selects is open. Strict mode: it
  * stays unknown, so the datapath's strict default (deny) holds, as the
  * seed's strict mode keeps pods without policies closed.
+ *
+ * Until the source is loaded (kube: before both watches listed once) the
+ * cache may lack policies a previous run enforced, so a reconcile only
+ * lets pods that left go: no set is written or deleted and no pod bound,
+ * and what the pins hold stays enforced.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -328,6 +333,48 @@ static void agent_reconcile_metrics(struct agent *a, double seconds)
 	pf_prom_observe(a->m.reconcile_seconds, NULL, seconds);
 }
 
+/* Before the source is loaded: pods not already enforced by the pins wait. */
+static void agent_hold_pods(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_pods; i++) {
+		struct agent_pod *p = a->pods[i];
+
+		if (!p->bound || !p->attached)
+			snprintf(p->error, sizeof(p->error),
+				 "waiting for the first full read of the %s: source",
+				 a->source->name);
+	}
+}
+
+/* The cache to the datapath, once the source is loaded. */
+static void agent_pass_run(struct agent *a, struct agent_pass *ps)
+{
+	int rc = agent_endpoints_update(a, ps->why, sizeof(ps->why));
+
+	if (!rc)
+		rc = agent_specs_build(a, &ps->specs, ps->why, sizeof(ps->why));
+	if (rc) {
+		ps->err = rc;
+		return;
+	}
+	ps->w = ps->specs.w;
+	ps->n = ps->specs.n;
+	rc = pf_set_table_plan(&a->sets, ps->w, ps->n, &ps->plan);
+	if (rc) {
+		agent_pass_fail(ps, rc, "plan policy sets: %s",
+				rc == -ENOSPC ? "every policy set id is in use" : strerror(-rc));
+		return;
+	}
+	if (agent_pass_alloc_steps(ps, ps->n, ps->plan.n)) {
+		agent_pass_fail(ps, -ENOMEM, "reconcile: out of memory");
+		return;
+	}
+	agent_pass_write(a, ps);
+	agent_pass_bind(a, ps);
+	agent_pass_revalidate(a, ps);
+	agent_release_unused_sets(a, ps);
+}
+
 int agent_reconcile(struct agent *a)
 {
 	struct agent_pass ps = { 0 };
@@ -338,24 +385,10 @@ int agent_reconcile(struct agent *a)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	agent_drop_gone(a);
-	rc = agent_endpoints_update(a, ps.why, sizeof(ps.why));
-	if (rc)
-		ps.err = rc;
-	if (!ps.err && (rc = agent_specs_build(a, &ps.specs, ps.why, sizeof(ps.why))))
-		ps.err = rc;
-	ps.w = ps.specs.w;
-	ps.n = ps.specs.n;
-	if (!ps.err && (rc = pf_set_table_plan(&a->sets, ps.w, ps.n, &ps.plan)))
-		agent_pass_fail(&ps, rc, "plan policy sets: %s",
-				rc == -ENOSPC ? "every policy set id is in use" : strerror(-rc));
-	if (!ps.err && agent_pass_alloc_steps(&ps, ps.n, ps.plan.n))
-		agent_pass_fail(&ps, -ENOMEM, "reconcile: out of memory");
-	if (!ps.err) {
-		agent_pass_write(a, &ps);
-		agent_pass_bind(a, &ps);
-		agent_pass_revalidate(a, &ps);
-		agent_release_unused_sets(a, &ps);
-	}
+	if (a->source_loaded)
+		agent_pass_run(a, &ps);
+	else
+		agent_hold_pods(a);
 	if (agent_state_flush(a))
 		agent_pass_fail(&ps, -EIO, "the state file could not be saved");
 	if (a->cfg.events)
@@ -365,6 +398,9 @@ int agent_reconcile(struct agent *a)
 	if (ps.err) {
 		pf_err("reconcile: %s; retrying", ps.why);
 		pf_prom_add(a->m.reconcile_errors, NULL, 1);
+	} else if (!a->source_loaded) {
+		pf_debug("reconciled %zu pods: the source is not loaded yet, the pins stay as they are",
+			 a->n_pods);
 	} else if (ps.n_written || ps.n_adopted) {
 		pf_info("reconciled %zu pods in %.1f ms: %zu policy sets, %zu written, %zu adopted",
 			a->n_pods, seconds * 1e3, a->sets.n, ps.n_written, ps.n_adopted);
@@ -375,7 +411,7 @@ int agent_reconcile(struct agent *a)
 	rc = ps.err;
 	agent_pass_free(&ps);
 	a->last_reconcile_failed = rc != 0;
-	if (!rc)
+	if (!rc && a->source_loaded)
 		a->first_reconcile_done = true;
 	a->gen_done = gen;
 	pthread_cond_broadcast(&a->reconciled);

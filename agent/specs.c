@@ -100,14 +100,9 @@ static void agent_sig_free(struct agent_sig *sig)
 static json_t *agent_sig_policies(const struct agent *a, const struct agent_sig *sig)
 {
 	json_t *list = json_array();
-	char key[600];
 
-	for (size_t i = 0; list && i < sig->n; i++) {
-		const struct pf_policy_endpoint *pe = a->pes.pes[sig->pe[i]];
-
-		snprintf(key, sizeof(key), "%s/%s", pe->policy_ns, pe->policy_name);
-		json_array_append_new(list, json_string(key));
-	}
+	for (size_t i = 0; list && i < sig->n; i++)
+		agent_policy_list_add(list, a->pes.pes[sig->pe[i]]);
 	return list;
 }
 
