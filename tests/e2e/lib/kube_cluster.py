@@ -59,6 +59,7 @@ PROBE = os.path.join(ROOT, "tests", "e2e", "lib", "netprobe.py")
 UNDERLAY = "192.168.240"          # the bridge's /24
 API_PORT = 6443
 CONTROLLER_HEALTH = "127.0.0.1:18080"
+AGENT_METRICS = "127.0.0.1:8162"      # the agent's default, in each node's namespace
 CLONE_NEWNET = 0x40000000
 NP_PATH = "/apis/networking.k8s.io/v1"
 PE_PATH = "/apis/podfence.io/v1alpha1"
@@ -75,6 +76,24 @@ def enter_netns(path):
             raise OSError(err, f"setns into {path}: {os.strerror(err)}")
     finally:
         os.close(fd)
+
+
+def in_netns(netns, fn):
+    """fn() run by a thread that entered /run/netns/netns; its result."""
+    out = {}
+
+    def body():
+        try:
+            enter_netns(f"/run/netns/{netns}")
+            out["value"] = fn()
+        except Exception as e:  # handed to the caller's thread
+            out["error"] = e
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 def run(cmd, **kw):
@@ -442,7 +461,7 @@ current-context: podfence-test
     def controller_ready(self):
         def get():
             try:
-                with urllib.request.urlopen(f"http://{CONTROLLER_HEALTH}/readyz", timeout=2) as r:
+                with urllib.request.urlopen(f"http://{CONTROLLER_HEALTH}/healthz", timeout=2) as r:
                     return r.status == 200
             except OSError:
                 return False
@@ -605,6 +624,17 @@ current-context: podfence-test
         self.wait_for(f"the servers in {key}", lambda: "ready" in self.log_tail(logname, 5),
                       timeout=10, proc=p, logname=logname)
         return p
+
+    def agent_metric(self, node, name):
+        """The sum of every sample of metric name on node's agent /metrics."""
+        def get():
+            with urllib.request.urlopen(f"http://{AGENT_METRICS}/metrics", timeout=5) as r:
+                return r.read().decode()
+        total = 0.0
+        for line in in_netns(self.node(node).netns, get).splitlines():
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
 
     def agent_get(self, node, path):
         """(status, JSON) of GET path on node's agent socket."""
