@@ -260,15 +260,13 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, build, nodes=2, log=None, agent_args=(), controller_args=()):
+    def __init__(self, build, nodes=2, log=None):
         if nodes < 1 or nodes > 200:
             raise ValueError(f"nodes must be 1..200, not {nodes}")
         self.build = os.path.abspath(build)
         self.tag = str(os.getpid())
         self.tmp = tempfile.mkdtemp(prefix=f"podfence-kube-{self.tag}-")
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-        self.agent_args = list(agent_args)
-        self.controller_args = list(controller_args)
         self.underlay = f"pfk-ul-{self.tag}"
         self.api_ip = f"{UNDERLAY}.1"
         self.server = f"https://{self.api_ip}:{API_PORT}"
@@ -443,7 +441,7 @@ current-context: podfence-test
             "--network-policy-mode", "standard", "--node-name", node.name,
             f"--source=kube:{node.kubeconfig}", "--socket", node.agent_sock,
             "--state-dir", os.path.join(node.dir, "agent-state"),
-            "--pin-root", node.pin_root] + self.agent_args))
+            "--pin-root", node.pin_root]))
 
     def agent_ready(self, node):
         try:
@@ -456,7 +454,7 @@ current-context: podfence-test
         self.write_kubeconfig(path, "podfence-controller")
         self.controller = self.spawn("controller.log", [
             f"{self.build}/podfence-controller", f"--source=kube:{path}",
-            "--health-bind", CONTROLLER_HEALTH] + self.controller_args, netns=self.underlay)
+            "--health-bind", CONTROLLER_HEALTH], netns=self.underlay)
 
     def controller_ready(self):
         def get():
@@ -465,7 +463,7 @@ current-context: podfence-test
                     return r.status == 200
             except OSError:
                 return False
-        return self.api.pool.submit(get).result()
+        return in_netns(self.underlay, get)
 
     # --- the API server's life ---------------------------------------------------
     def stop_apiserver(self):
@@ -474,11 +472,10 @@ current-context: podfence-test
             self.procs.remove(self.apiserver)
             self.apiserver = None
 
-    def restart_apiserver(self, down_for=0.0):
-        """Stops the API server, waits down_for seconds, starts it again from
-        --state on the same address and port."""
+    def restart_apiserver(self):
+        """Stops the API server (if it runs) and starts it again from --state
+        on the same address and port."""
         self.stop_apiserver()
-        time.sleep(down_for)
         self.start_apiserver()
         self.wait_for("the API server answers again", self.api_answers, proc=self.apiserver,
                       logname="apiserver.log")
@@ -512,7 +509,7 @@ current-context: podfence-test
         return self.api.must("POST", "/podfence-test/compact")
 
     # --- objects -------------------------------------------------------------------
-    def kubectl(self, args, input=None, check=True, timeout=60):
+    def kubectl(self, args, input=None, timeout=60):
         """kubectl against the API (from the underlay); apply gets
         --validate=false (the test server serves no OpenAPI schemas)."""
         kcfg = os.path.join(self.tmp, "kubectl.kubeconfig")
@@ -523,7 +520,7 @@ current-context: podfence-test
                 "--kubeconfig", kcfg, "--cache-dir", os.path.join(self.tmp, "kubectl-cache")]
         r = subprocess.run(argv + list(args) + extra, input=input, text=True,
                            capture_output=True, timeout=timeout)
-        if check and r.returncode:
+        if r.returncode:
             raise RuntimeError(f"kubectl {' '.join(args)}: {(r.stderr or r.stdout).strip()}")
         return r
 
@@ -613,9 +610,6 @@ current-context: podfence-test
                 for o in obj.get("items") or []}
 
     # --- pods ------------------------------------------------------------------------
-    def pod_cmd(self, key, argv):
-        return ["nsenter", f"--net=/run/netns/{self.pods[key]['netns']}"] + argv
-
     def serve(self, key, ports):
         """TCP and UDP echo servers in pod key on ports; returns once listening."""
         logname = f"serve-{self.pods[key]['netns']}.log"
@@ -636,10 +630,6 @@ current-context: podfence-test
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
-    def agent_get(self, node, path):
-        """(status, JSON) of GET path on node's agent socket."""
-        return unix_get(self.node(node).agent_sock, path)
-
     def trace(self, node, src, dst, port, protocol):
         """podfence-ctl trace SRC DST in node (its pins, its agent): True
         allowed, False denied, None when no hop of the flow is on that node."""
@@ -648,9 +638,7 @@ current-context: podfence-test
             f"{self.build}/podfence-ctl", "--pin-root", n.pin_root, "--agent-socket",
             n.agent_sock, "-o", "json", "trace", src, dst, "--port", str(port),
             "--protocol", protocol]), capture_output=True, text=True)
-        if r.returncode == 2 and not r.stdout.strip():
-            raise RuntimeError(f"podfence-ctl trace {src} {dst} on {n.name}: {r.stderr.strip()}")
-        if r.returncode not in (0, 1, 2):
+        if r.returncode not in (0, 1, 2) or not r.stdout.strip():
             raise RuntimeError(f"podfence-ctl trace {src} {dst} on {n.name}: {r.stderr.strip()}")
         verdict = json.loads(r.stdout).get("verdict")
         return {"allow": True, "deny": False}.get(verdict)
