@@ -68,6 +68,14 @@ bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n)
 	return true;
 }
 
+void pf_kube_buf_clear(struct pf_kube_buf *b)
+{
+	b->len = 0;
+	b->too_big = false;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
 void pf_kube_buf_free(struct pf_kube_buf *b)
 {
 	free(b->data);
@@ -98,7 +106,8 @@ static int pf_kube_config_copy(struct pf_kube_config *dst, const struct pf_kube_
 	    pf_kube_dup(&dst->token_file, src->token_file) ||
 	    pf_kube_dup(&dst->cert_file, src->cert_file) ||
 	    pf_kube_dup(&dst->key_file, src->key_file) ||
-	    pf_kube_dup(&dst->cert_pem, src->cert_pem) || pf_kube_dup(&dst->key_pem, src->key_pem)) {
+	    pf_kube_dup(&dst->cert_pem, src->cert_pem) ||
+	    pf_kube_dup(&dst->key_pem, src->key_pem)) {
 		pf_kube_config_free(dst);
 		return -ENOMEM;
 	}
@@ -205,14 +214,16 @@ int pf_kube_setup(struct pf_kube_client *c, CURL *h, const char *url,
 	const struct pf_kube_config *cfg = &c->cfg;
 	struct curl_slist *l = NULL;
 	char *auth = NULL, ct[128];
-	bool ok;
+	bool ok = true;
 
 	curl_easy_reset(h);
 	pthread_mutex_lock(&c->token_lock);
-	if (cfg->token && asprintf(&auth, "Authorization: Bearer %s", cfg->token) < 0)
+	if (cfg->token && asprintf(&auth, "Authorization: Bearer %s", cfg->token) < 0) {
 		auth = NULL;
+		ok = false;
+	}
 	pthread_mutex_unlock(&c->token_lock);
-	if (cfg->token && !auth)
+	if (!ok)
 		return -ENOMEM;
 	/* Without a content type, "Content-Type:" keeps curl from sending its
 	 * form default with an empty POST or DELETE. */

@@ -145,11 +145,15 @@ static int pf_kube_in_cluster(const char *sa_dir, struct pf_kube_config *out, ch
 		return -ENOENT;
 	}
 	v6 = strchr(host, ':') != NULL;
+	/* On a failure each pointer is NULL; the caller frees what is not. */
 	if (asprintf(&out->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-		     port) < 0 ||
-	    asprintf(&out->token_file, "%s/token", sa_dir) < 0 ||
-	    asprintf(&out->ca_file, "%s/ca.crt", sa_dir) < 0) {
-		out->server = out->token_file = out->ca_file = NULL;
+		     port) < 0)
+		out->server = NULL;
+	if (asprintf(&out->token_file, "%s/token", sa_dir) < 0)
+		out->token_file = NULL;
+	if (asprintf(&out->ca_file, "%s/ca.crt", sa_dir) < 0)
+		out->ca_file = NULL;
+	if (!out->server || !out->token_file || !out->ca_file) {
 		snprintf(err, err_len, "in-cluster configuration: out of memory");
 		return -ENOMEM;
 	}

@@ -29,6 +29,8 @@ struct pf_kube_buf {
 };
 /* Appends n bytes; returns false when out of memory or over max. */
 bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n);
+/* Empties b, keeping its memory and max. */
+void pf_kube_buf_clear(struct pf_kube_buf *b);
 void pf_kube_buf_free(struct pf_kube_buf *b);
 
 /* Called on the handle after the common options are set: a watch adds its
@@ -71,20 +73,5 @@ void pf_kube_status_text(json_t *st, char *buf, size_t len);
 
 /* metadata.resourceVersion of obj, or NULL. */
 const char *pf_kube_obj_rv(json_t *obj);
-
-/* The store of a watch (lib/kube_watch_store.c): "namespace/name" (or
- * "name") -> the object's last version seen. */
-#define PF_KUBE_KEY_MAX 512
-int pf_kube_obj_key(json_t *obj, char *buf, size_t len);
-/* The store after a list of items: the sink is told of every object gone
- * (del), then of every object new or with another resourceVersion (put).
- * Items without a name are counted in *bad. Returns the new store (old is
- * left to the caller) or NULL when out of memory. */
-json_t *pf_kube_store_relist(json_t *old, json_t *items, const struct pf_kube_watch_sink *s,
-			     size_t *bad);
-/* One ADDED, MODIFIED or DELETED event into the store and to the sink.
- * Returns 0, or -EINVAL (no name, unknown type) or -ENOMEM. */
-int pf_kube_store_event(json_t *store, const char *type, json_t *obj,
-			const struct pf_kube_watch_sink *s);
 
 #endif

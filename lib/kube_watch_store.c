@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kube_internal.h"
+#include "kube_watch_internal.h"
 
 int pf_kube_obj_key(json_t *obj, char *buf, size_t len)
 {

@@ -2,10 +2,11 @@
 """A small Kubernetes API server for tests (stdlib only).
 
 Plain HTTP, or HTTPS with --tls-cert/--tls-key; --token asks every request
-for that bearer token (401 Unauthorized otherwise). One global resourceVersion counter (like etcd), generic storage
-for the resources in RESOURCES, the real wire format for list, get, create,
-replace, merge patch, delete and watch (chunked JSON event lines, bookmarks,
-410 Expired once history is compacted). See docs/kube.md.
+for that bearer token (401 Unauthorized otherwise). One global
+resourceVersion counter (like etcd), generic storage for the resources in
+RESOURCES, the real wire format for list (paged with limit/continue), get,
+create, replace, merge patch, delete and watch (chunked JSON event lines,
+bookmarks, 410 Expired once history is compacted). See docs/kube.md.
 """
 import argparse
 import copy
@@ -46,6 +47,7 @@ RESOURCES = {
 BOOKMARK_PERIOD_S = 1.0
 DEFAULT_WATCH_TIMEOUT_S = 1800
 MAX_BODY_BYTES = 3 * 1024 * 1024       # the apiserver's request limit
+MAX_OPEN_PAGES = 100                   # paged lists not continued are dropped past this
 DEFAULT_MAX_OBJECT_BYTES = 1572864     # etcd's default request limit (1.5 MiB)
 
 
@@ -171,6 +173,7 @@ class Store:
         self.history = deque(maxlen=history)   # (rv, gvr, type, object)
         self.compacted_rv = 0      # events at or below this are gone
         self.cut_epoch = 0         # bumped to end every open watch
+        self.pages = {}            # continue token -> (gvr, items, rv, offset) of a paged list
         self.state_path = state_path
         self.max_object_bytes = max_object_bytes
         if state_path and os.path.exists(state_path):
@@ -210,6 +213,7 @@ class Store:
         with self.cond:
             self.history.clear()
             self.compacted_rv = self.rv
+            self.pages.clear()     # like etcd: a compacted snapshot cannot be continued
 
     def cut_watches(self):
         with self.cond:
@@ -277,6 +281,32 @@ class Store:
             items = [copy.deepcopy(o) for (g, n, _), o in sorted(self.objects.items())
                      if g == gvr and (ns is None or n == ns) and matches(o, lsel, fsel)]
             return items, str(self.rv)
+
+    def list_page(self, gvr, ns, lsel, fsel, limit, cont):
+        """A list of at most limit items (0: all). The rest is kept as a
+        snapshot under a continue token, so every page is of the first
+        page's resourceVersion, as etcd serves them."""
+        if cont:
+            with self.cond:
+                snap = self.pages.get(cont)
+            if snap is None or snap[0] != gvr:
+                raise ApiError(410, "Expired", "The provided continue parameter is too old to "
+                               "display a consistent list result. You can start a new list "
+                               "without the continue parameter.")
+            _, items, rv, off = snap
+        else:
+            (items, rv), off = self.list(gvr, ns, lsel, fsel), 0
+        end = off + limit if limit > 0 else len(items)
+        meta = {"resourceVersion": rv}
+        if end < len(items):
+            token = uuid.uuid4().hex
+            with self.cond:
+                self.pages[token] = (gvr, items, rv, end)
+                while len(self.pages) > MAX_OPEN_PAGES:
+                    del self.pages[next(iter(self.pages))]
+            meta["continue"] = token
+            meta["remainingItemCount"] = len(items) - end
+        return items[off:end], meta
 
     def update(self, gvr, ns, name, new, check_rv=True):
         with self.cond:
@@ -528,10 +558,14 @@ class Handler(BaseHTTPRequestHandler):
             if q.get("watch") in ("true", "1"):
                 self.watch(gvr, ns, lsel, fsel, q)
                 return
-            items, rv = store.list(gvr, ns, lsel, fsel)
+            try:
+                limit = int(q.get("limit") or 0)
+            except ValueError:
+                raise ApiError(400, "BadRequest", f"invalid limit {q.get('limit')!r}")
+            items, meta = store.list_page(gvr, ns, lsel, fsel, limit, q.get("continue"))
             self.send_json(200, {"kind": RESOURCES[gvr][0] + "List",
                                  "apiVersion": api_version(gvr[0], gvr[1]),
-                                 "metadata": {"resourceVersion": rv}, "items": items})
+                                 "metadata": meta, "items": items})
         elif method == "GET":
             self.send_json(200, store.get(gvr, obj_ns, name))
         elif method == "POST" and name is None:

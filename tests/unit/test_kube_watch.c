@@ -354,7 +354,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void view_pods(struct rec *r, char *out, size_t len)
+static void view_keys(struct rec *r, char *out, size_t len)
 {
 	const char *keys[256];
 	size_t n = 0, off = 0;
@@ -376,7 +376,7 @@ static bool view_equals_server(struct rec *r, struct pf_kube_client *c, const ch
 {
 	char a[8192], b[8192];
 
-	view_pods(r, a, sizeof(a));
+	view_keys(r, a, sizeof(a));
 	server_pods(c, ns, b, sizeof(b));
 	return !strcmp(a, b);
 }
@@ -449,7 +449,7 @@ static void list_then_watch_delivers_changes(void **state)
 	{
 		char v[1024];
 
-		view_pods(&r, v, sizeof(v));
+		view_keys(&r, v, sizeof(v));
 		assert_string_equal(v, "x/a\nx/d\n");
 	}
 	assert_int_equal(rec_count(&r, &r.puts), 4);
@@ -466,6 +466,17 @@ static void list_then_watch_delivers_changes(void **state)
 	assert_int_equal(stats_of(w).lists, 1);
 	assert_int_equal(stats_of(w).errors, 0);
 	assert_true(stats_of(w).events >= 3);
+
+	/* A stream the server ends: a new watch from the last version, no
+	 * relist, nothing missed. */
+	assert_int_equal(stats_of(w).watches, 1);
+	hook(c, "cut-watches");
+	WAIT_UNTIL(stats_of(w).watches == 2 && stats_of(w).connected, 5000);
+	mk_pod(c, "x", "f", "node-1");
+	WAIT_UNTIL(rec_count(&r, &r.puts) == 5, 5000);
+	assert_int_equal(stats_of(w).lists, 1);
+	assert_int_equal(stats_of(w).expired, 0);
+	assert_int_equal(stats_of(w).errors, 0);
 
 	t0 = now_s();
 	pf_kube_watch_stop(w); /* a stream blocked in a read ends at once */
@@ -556,6 +567,54 @@ static void restart_reconnects_and_converges(void **state)
 	snprintf(last_error, sizeof(last_error), "%s", stats_of(w).last_error);
 	assert_non_null(strstr(last_error, "/api/v1/pods?watch=true"));
 	assert_int_equal(rec_count(&r, &r.dels), 1);
+	pf_kube_watch_stop(w);
+	rec_fini(&r);
+	pf_kube_client_free(c);
+	api_stop(&a);
+	unlink(state_file);
+}
+
+/* More objects than one page: the list follows metadata.continue. The
+ * server starts from a --state file written here. */
+static void list_follows_continue(void **state)
+{
+	const char *extra[] = { "--state", NULL, NULL };
+	char state_file[128];
+	struct pf_kube_client *c;
+	struct pf_kube_watch *w;
+	struct api a = { 0 };
+	struct rec r;
+	FILE *f;
+
+	(void)state;
+	snprintf(state_file, sizeof(state_file), "%s/many.json", tmp);
+	extra[1] = state_file;
+	f = fopen(state_file, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"resourceVersion\": \"1300\", \"objects\": [{\"gvr\": [\"\", \"v1\", "
+		"\"namespaces\"], \"object\": {\"metadata\": {\"name\": \"many\", "
+		"\"resourceVersion\": \"1\"}}}");
+	for (int i = 0; i < 1201; i++)
+		fprintf(f, ", {\"gvr\": [\"\", \"v1\", \"pods\"], \"object\": {\"metadata\": "
+			"{\"name\": \"p%04d\", \"namespace\": \"many\", \"resourceVersion\": "
+			"\"%d\"}}}", i, i + 2);
+	fprintf(f, "]}\n");
+	assert_int_equal(fclose(f), 0);
+	api_start(&a, 0, false, extra);
+	c = client_for(&a, NULL, NULL);
+	rec_init(&r);
+	w = watch_pods(c, &r, "many", NULL, 0);
+	WAIT_UNTIL(rec_count(&r, &r.synced) == 1, 10000);
+	assert_int_equal(rec_count(&r, &r.puts), 1201); /* pages of 500, 500 and 201 */
+	/* stored without kind, as a real server lists them: typed on the way */
+	pthread_mutex_lock(&r.lock);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.view, "many/p0042"),
+							      "kind")), "Pod");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.view, "many/p0042"),
+							      "apiVersion")), "v1");
+	pthread_mutex_unlock(&r.lock);
+	assert_int_equal(stats_of(w).lists, 1);
+	assert_string_equal(stats_of(w).resource_version, "1300");
 	pf_kube_watch_stop(w);
 	rec_fini(&r);
 	pf_kube_client_free(c);
@@ -691,8 +750,16 @@ static void policy_endpoint_writes(void **state)
 		"\"metadata\":{\"name\":\"web\",\"labels\":{\"podfence.io/policy\":\"web\"}},"
 		"\"spec\":{\"policyRef\":{\"name\":\"web\",\"namespace\":\"pe\"},"
 		"\"podIsolation\":[\"Ingress\"]}}";
+	static const char other[] =
+		"{\"metadata\":{\"name\":\"zzz\",\"labels\":{\"podfence.io/policy\":\"zzz\"}},"
+		"\"spec\":{}}";
+	struct pf_kube_watch_opts o = { .res = &pf_kube_policy_endpoints, .ns = "pe",
+					.label_selector = "podfence.io/policy in (web,api)" };
 	char path[256], coll[256], body[1024], err[512];
+	struct rec r;
+	struct pf_kube_watch_sink s = rec_sink(&r);
 	struct pf_kube_client *c;
+	struct pf_kube_watch *w;
 	struct api a = { 0 };
 	json_t *obj, *obj2, *reply;
 	const char *rv;
@@ -705,7 +772,20 @@ static void policy_endpoint_writes(void **state)
 	assert_string_equal(coll, "/apis/podfence.io/v1alpha1/namespaces/pe/policyendpoints");
 	assert_int_equal(pf_kube_path(&pf_kube_policy_endpoints, "pe", "web", path, sizeof(path)), 0);
 
+	/* A watch of the agent's kind: policyendpoints by label selector (a
+	 * set expression, so the selector is URL-escaped on the way). */
+	rec_init(&r);
+	if (pf_kube_watch_start(c, &o, &s, &w, err, sizeof(err)))
+		fail_msg("pf_kube_watch_start: %s", err);
+	WAIT_UNTIL(rec_count(&r, &r.synced) == 1 && stats_of(w).connected, 5000);
+	json_decref(req(c, "POST", coll, NULL, other, 201)); /* not selected */
 	obj = req(c, "POST", coll, NULL, pe, 201);
+	WAIT_UNTIL(rec_count(&r, &r.puts) == 1, 5000);
+	view_keys(&r, body, sizeof(body));
+	assert_string_equal(body, "pe/web\n");
+	pf_kube_watch_stop(w);
+	rec_fini(&r);
+
 	rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 	assert_non_null(rv);
 	reply = req(c, "POST", coll, NULL, pe, 409);
@@ -809,7 +889,8 @@ static int setup(void **state)
 		fprintf(stderr, "%s failed\n", MAKE_CERTS);
 		return -1;
 	}
-	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR); /* the watches' retries are expected here */
+	/* The watches' retries are expected here: PF_TEST_VERBOSE shows them. */
+	pf_log_set_level(getenv("PF_TEST_VERBOSE") ? PF_LOG_DEBUG : PF_LOG_ERROR);
 	api_start(&shared, 0, false, NULL);
 	return 0;
 }
@@ -830,6 +911,7 @@ int main(void)
 		cmocka_unit_test(cut_and_compact_relist_converges),
 		cmocka_unit_test(restart_reconnects_and_converges),
 		cmocka_unit_test(resync_relists_without_repeating_puts),
+		cmocka_unit_test(list_follows_continue),
 		cmocka_unit_test(tls_and_token),
 		cmocka_unit_test(policy_endpoint_writes),
 		cmocka_unit_test(watch_waits_for_the_server),
