@@ -102,15 +102,16 @@ static void kube_write(struct kube_ctl *k, const struct pf_pe_action *a, struct 
 	const char *op = pf_pe_op_name(a->op), *reason, *message;
 	char path[1024], err[512];
 	json_t *reply = NULL;
-	int status;
+	int status, path_rc;
+	bool stale;
 
-	status = pf_kube_path(&pf_kube_policy_endpoints, a->ns,
-			      a->op == PF_PE_CREATE ? NULL : a->name, path, sizeof(path));
-	if (!status)
-		status = pf_kube_request(k->client, methods[a->op], path, NULL, a->body, &reply, err,
-					 sizeof(err));
-	else
-		snprintf(err, sizeof(err), "%s", strerror(-status));
+	path_rc = pf_kube_path(&pf_kube_policy_endpoints, a->ns,
+			       a->op == PF_PE_CREATE ? NULL : a->name, path, sizeof(path));
+	if (path_rc)
+		snprintf(err, sizeof(err), "its URL: %s", strerror(-path_rc));
+	status = path_rc ? path_rc
+			 : pf_kube_request(k->client, methods[a->op], path, NULL, a->body, &reply,
+					   err, sizeof(err));
 	/* A delete that finds nothing has what it wanted: the API server's
 	 * garbage collector got there first (the policy was deleted). */
 	if ((status >= 200 && status < 300) || (a->op == PF_PE_DELETE && status == 404)) {
@@ -124,18 +125,21 @@ static void kube_write(struct kube_ctl *k, const struct pf_pe_action *a, struct 
 	t->failed[a->op]++;
 	pf_prom_add(k->m.write_errors, op, 1);
 	if (status < 0) {
-		t->unreachable = true;
+		/* the server could not be reached: the rest of the plan would
+		 * fail the same way */
+		t->unreachable = !path_rc;
 		pf_err("%s PolicyEndpoint %s/%s: %s", op, a->ns, a->name, err);
 		json_decref(reply);
 		return;
 	}
 	reason = json_string_value(json_object_get(reply, "reason"));
 	message = json_string_value(json_object_get(reply, "message"));
-	/* 409: the object changed (or appeared) since the watch showed it; the
-	 * next pass works from what the watch shows then. */
-	pf_log(status == 409 ? PF_LOG_WARN : PF_LOG_ERROR, "%s PolicyEndpoint %s/%s: HTTP %d %s: %s%s",
-	       op, a->ns, a->name, status, reason ? reason : "", message ? message : "(no message)",
-	       status == 409 ? " (tried again once the watch has caught up)" : "");
+	/* 409 (changed or created since) and 404 (deleted since): the watch
+	 * was behind; the next pass works from what it shows then. */
+	stale = status == 409 || status == 404;
+	pf_log(stale ? PF_LOG_WARN : PF_LOG_ERROR, "%s PolicyEndpoint %s/%s: HTTP %d %s: %s%s", op,
+	       a->ns, a->name, status, reason ? reason : "", message ? message : "(no message)",
+	       stale ? " (tried again once the watch has caught up)" : "");
 	json_decref(reply);
 }
 

@@ -40,41 +40,18 @@ static int kube_key(json_t *obj, char *buf, size_t len)
 	return 0;
 }
 
-/* Objects of a list come without kind and apiVersion from kube-apiserver
- * (its watch events carry them): the cache reads both, so they are set
- * from the resource watched. A new reference, or NULL. */
-static json_t *kube_typed(json_t *obj, const struct pf_kube_resource *res)
-{
-	const char *api = res->api_path;
-	json_t *t;
-
-	if (json_object_get(obj, "kind") && json_object_get(obj, "apiVersion"))
-		return json_incref(obj);
-	t = json_copy(obj);
-	api += strncmp(api, "/apis/", 6) ? strlen("/api/") : strlen("/apis/");
-	if (t && (json_object_set_new(t, "kind", json_string(res->kind)) ||
-		  json_object_set_new(t, "apiVersion", json_string(api)))) {
-		json_decref(t);
-		return NULL;
-	}
-	return t;
-}
-
 static void kube_cache_put(void *ctx, json_t *obj)
 {
 	struct kube_sink_ctx *s = ctx;
 	struct kube_ctl *k = s->k;
-	json_t *typed = kube_typed(obj, kube_watched[s->id].res);
 	const char *uid = kube_meta(obj, "uid");
 	char err[512], key[KUBE_KEY_MAX];
 	int rc;
 
-	if (!typed) {
-		pf_err("watch %s: out of memory", kube_watched[s->id].res->plural);
-		return;
-	}
+	/* the watch gives every object its kind and apiVersion, which the
+	 * cache reads */
 	pthread_mutex_lock(&k->lock);
-	rc = pf_k8s_cache_apply(&k->cache, typed, NULL, err, sizeof(err));
+	rc = pf_k8s_cache_apply(&k->cache, obj, NULL, err, sizeof(err));
 	if (!rc && s->id == KW_POLICIES && !kube_key(obj, key, sizeof(key))) {
 		if (uid)
 			json_object_set_new(k->policy_uids, key, json_string(uid));
@@ -88,7 +65,6 @@ static void kube_cache_put(void *ctx, json_t *obj)
 		pf_warn("refused %s; its last good version, if any, stays in force", err);
 		pf_prom_add(k->m.refused, pf_k8s_kind_name(kube_watched[s->id].kind), 1);
 	}
-	json_decref(typed);
 }
 
 static void kube_cache_del(void *ctx, json_t *obj)
@@ -123,20 +99,20 @@ static void kube_seen(struct kube_ctl *k, const char *key, const char *rv, bool 
 		pthread_cond_broadcast(&k->wake);
 }
 
+/* obj is shared with the watch's store and never changed by either side:
+ * a reference is enough to keep it. */
 static void kube_pe_put(void *ctx, json_t *obj)
 {
 	struct kube_ctl *k = ((struct kube_sink_ctx *)ctx)->k;
-	json_t *copy = json_deep_copy(obj);
 	char key[KUBE_KEY_MAX];
 
-	if (!copy || pf_pe_key(obj, key, sizeof(key))) {
-		pf_err("watch policyendpoints: %s", copy ? "an object without namespace or name"
-							 : "out of memory");
-		json_decref(copy);
+	if (pf_pe_key(obj, key, sizeof(key))) {
+		pf_err("watch policyendpoints: an object without namespace or name");
 		return;
 	}
 	pthread_mutex_lock(&k->lock);
-	json_object_set_new(k->observed, key, copy);
+	if (json_object_set(k->observed, key, obj))
+		pf_err("watch policyendpoints: keep %s: out of memory", key);
 	kube_seen(k, key, kube_meta(obj, "resourceVersion"), false);
 	pthread_mutex_unlock(&k->lock);
 }

@@ -7,6 +7,7 @@
 # objects, a pod and a peer going, a deleted policy (garbage collected by
 # its owner reference), a controller restart (nothing rewritten) and an API
 # server restart from --state with drift made while it was down.
+# KEEP_LOG=FILE keeps the controller's log there.
 set -u
 if ! command -v kubectl >/dev/null; then
 	echo "SKIP: kubectl is not installed"
@@ -42,6 +43,7 @@ eventually() {
 	for _ in $(seq 150); do "$@" && return 0; sleep 0.1; done
 	"$@"
 }
+not() { ! "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 TOKEN=controller-kube-$$
@@ -116,11 +118,30 @@ contexts:
 current-context: test
 EOF
 
+# --- flags -------------------------------------------------------------------------
+# refused STATUS TEXT CMD...: CMD exits with STATUS and says TEXT
+refused() {
+	local want=$1 text=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out"
+	[ "$rc" -eq "$want" ] && grep -qF -- "$text" <<<"$out"
+}
+check "--output with kube: is refused (exit 2)" refused 2 "--output and --once go with" \
+	"$BUILD/podfence-controller" --source "kube:$T/kubeconfig" --output "$T/out"
+check "--max-pe-bytes below 2048 is refused (exit 2)" refused 2 "--max-pe-bytes 100" \
+	"$BUILD/podfence-controller" --source "kube:$T/kubeconfig" --max-pe-bytes 100
+check "a kubeconfig that is not there: exit 1, naming it" refused 1 "kubeconfig $T/missing" \
+	"$BUILD/podfence-controller" --source "kube:$T/missing"
+
 # --- the first sync ---------------------------------------------------------------
 check "kubectl apply: namespaces, pods, policies, a hand-made and a stale PolicyEndpoint" \
 	KA -f "$FIX/model.yaml" -f "$FIX/policies.yaml" -f "$FIX/unpublishable.yaml"
 start_controller
 check "healthz answers 200 once the watches synced and the first pass wrote" eventually healthy
+check "--check-health (the Deployment's exec probe) exits 0" "$BUILD/podfence-controller" --check-health "$HEALTH"
+check "... and 1 where nothing answers" not "$BUILD/podfence-controller" --check-health "127.0.0.1:$(free_port)"
 check "the PolicyEndpoints are what the resolver says, owned by their policies" eventually converged
 check "kubectl get pfpe shows x/a selected by allow-from-b, x/b's address allowed on its named port" \
 	sh -c "$(declare -f K); T=$T; K get pfpe -n x allow-from-b-e1of1-r1of1 -o json | python3 -c '
@@ -223,8 +244,10 @@ EOF
 check "after the restart the controller converges: drift repaired, the new pod in place" \
 	eventually converged
 check "healthz still answers 200" healthy
-check "no write was refused by the API server (a 409 conflict is retried, not refused)" \
-	sh -c "! grep -E 'PolicyEndpoint .*: HTTP [45]' '$T/controller.log' | grep -v 'HTTP 409'"
+check "kubectl apply --dry-run=client accepts every file of deploy/" \
+	KA --dry-run=client -f "$ROOT/deploy/"
+check "no write was refused by the API server (a 409 or 404 from a watch behind is retried)" \
+	sh -c "! grep -E 'PolicyEndpoint .*: HTTP [45]' '$T/controller.log' | grep -vE 'HTTP (409|404)'"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
