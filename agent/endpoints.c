@@ -126,7 +126,6 @@ int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 	if (a->cfg.source == AGENT_SOURCE_KUBE)
 		return agent_endpoints_kube(a, err, err_len);
 	fresh = calloc(t->n + 1, sizeof(*fresh)); /* built in this update */
-
 	next.keys = calloc(t->n + 1, sizeof(*next.keys));
 	next.pes = calloc(t->n + 1, sizeof(*next.pes));
 	if (!next.keys || !next.pes || !fresh) {

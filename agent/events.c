@@ -9,7 +9,7 @@
  *    "dst": {"ip": "10.244.1.5", "port": 81, "namespace": "x", "name": "a"},
  *    "policy_set": 3, "rule_id": null, "policies": ["x/allow-80"]}
  * The pod on whose veth the verdict fell is found by ifindex, the other end
- * by address among the cache's Pods; "policies" are the NetworkPolicies
+ * by address (names.c); "policies" are the NetworkPolicies
  * that select the pod. Read in a thread of its own.
  */
 #include <errno.h>

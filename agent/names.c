@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Which pod an address belongs to, for the event log: an index over the
- * cache's Pods, rebuilt when the cache changed. */
+ * cache's Pods (kube: this node's only, so also the pods the
+ * PolicyEndpoints list, with their addresses), rebuilt when the cache
+ * changed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,36 @@ void agent_names_free(struct agent *a)
 	a->n_ips = 0;
 }
 
+static void agent_ip_add(struct agent_ip_name *e, const struct pf_cidr *ip, const char *ns,
+			 const char *name, size_t *n)
+{
+	e->family = ip->family;
+	memcpy(e->addr, ip->addr, 16);
+	if (asprintf(&e->pod, "%s/%s", ns, name) >= 0)
+		(*n)++;
+}
+
+/* kube: pods of other nodes are known from the PolicyEndpoints only. With
+ * ips NULL, only counts. */
+static size_t agent_endpoint_ips(const struct agent *a, struct agent_ip_name *ips, size_t n)
+{
+	for (size_t i = 0; a->cfg.source == AGENT_SOURCE_KUBE && i < a->pes.n; i++) {
+		const struct pf_policy_endpoint *pe = a->pes.pes[i];
+
+		for (size_t e = 0; e < pe->n_endpoints; e++) {
+			const struct pf_pe_endpoint *ep = &pe->endpoints[e];
+
+			for (size_t k = 0; k < ep->n_ips; k++) {
+				if (ips)
+					agent_ip_add(&ips[n], &ep->ips[k], ep->ns, ep->name, &n);
+				else
+					n++;
+			}
+		}
+	}
+	return n;
+}
+
 void agent_names_refresh(struct agent *a)
 {
 	size_t total = 0, n = 0;
@@ -43,6 +75,7 @@ void agent_names_refresh(struct agent *a)
 
 		total += p->n_ips;
 	}
+	total = agent_endpoint_ips(a, NULL, total);
 	ips = calloc(total + 1, sizeof(*ips));
 	if (!ips) {
 		pf_warn("address index for the event log: out of memory; peers go unnamed");
@@ -55,14 +88,10 @@ void agent_names_refresh(struct agent *a)
 		 * have handed its address on: neither names an address. */
 		if (p->host_network || p->finished)
 			continue;
-		for (size_t k = 0; k < p->n_ips; k++) {
-			ips[n].family = p->ips[k].family;
-			memcpy(ips[n].addr, p->ips[k].addr, 16);
-			if (asprintf(&ips[n].pod, "%s/%s", p->ns, p->name) < 0)
-				continue;
-			n++;
-		}
+		for (size_t k = 0; k < p->n_ips; k++)
+			agent_ip_add(&ips[n], &p->ips[k], p->ns, p->name, &n);
 	}
+	n = agent_endpoint_ips(a, ips, n);
 	qsort(ips, n, sizeof(*ips), agent_ip_sort_cmp);
 	agent_names_free(a);
 	a->ips = ips;

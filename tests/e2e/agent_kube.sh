@@ -125,6 +125,7 @@ start_agent() {
 	nsenter --net="/run/netns/$NODE" "$BUILD/podfence-agent" --enable-network-policy=true \
 		--source "kube:$KCFG" --node-name node-1 --socket "$SOCK" --state-dir "$TMP/agent-state" \
 		--pin-root "$PINS" --log-file "$LOG" --metrics-bind-addr "$METRICS" \
+		--enable-policy-event-logs=true --policy-event-log "$TMP/events.log" \
 		--health-probe-bind-addr "$HEALTH" </dev/null >>"$TMP/agent.out" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 100); do
@@ -202,6 +203,9 @@ check "PolicyEndpoint x/deny-b applied" apply "$FIX/deny-b.json"
 check "deny: a to b on 80 denied" eventually denied a b 80
 check "deny: c to b on 81 denied" denied c b 81
 check "deny: b still reaches a (egress not isolated)" probe b a 80
+check "the event log names both pods and the policy of a denied flow" jq -s -e \
+	'any(.[]; .verdict == "deny" and .src.name == "c" and .dst.name == "b" and .policies == ["x/deny-b"])' \
+	"$TMP/events.log"
 mkdir -p "$TMP/ctl-src"
 fill "$FIX/pods.yaml" >"$TMP/ctl-src/pods.yaml"
 cp "$FIX/allow-a.yaml" "$TMP/ctl-src/"
