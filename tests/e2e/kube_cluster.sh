@@ -179,7 +179,7 @@ try:
               "converges", lambda s, d: app(s) == "other", limit=RESTART_CONVERGE_S)
     after = lists()
     check(f"every agent listed again (podfence_kube_watch_lists_total {before} -> {after}; "
-          "the restarted server has no history, so every resume got 410)",
+          "the restarted server has no history: a resume gets 410 and lists again)",
           all(a > b for a, b in zip(after, before)))
 
     c.cut_watches()
