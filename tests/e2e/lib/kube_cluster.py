@@ -31,6 +31,9 @@ API from threads that entered the underlay namespace (setns through ctypes),
 and runs kubectl there. Everything it made (processes, namespaces, pins,
 the temporary directory unless KEEP_TMP is set) goes at stop(), which also
 runs at exit and on SIGINT, SIGTERM and SIGHUP.
+
+Prober (a long-lived `netprobe.py batch` client) lives here too; the netpol
+runner's dir mode uses it as well.
 """
 import atexit
 import concurrent.futures
