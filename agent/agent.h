@@ -22,6 +22,7 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "cache_changes.h"
 #include "datapath.h"
 #include "dir_source.h"
 #include "http_server.h"
@@ -79,21 +80,6 @@ struct agent_pod {
 	char error[256];        /* why it is not enforced; "" when it is */
 };
 
-/* A Pod version that came or went: its namespace and labels. */
-struct agent_pod_change {
-	char *ns;
-	struct pf_labels labels;
-};
-
-/* What changed in the cache since the PolicyEndpoints were last built. */
-struct agent_changes {
-	bool all;                     /* rebuild every PolicyEndpoint */
-	bool namespaces;              /* a Namespace (its labels) changed */
-	json_t *policies;             /* "ns/name" of changed NetworkPolicies (set) */
-	struct agent_pod_change *pods;/* old and new versions of changed Pods */
-	size_t n_pods;
-};
-
 /* The PolicyEndpoints enforced, in the cache's order. dir: one per
  * NetworkPolicy of the cache, resolved here (keys are the policies'). kube:
  * the cache's PolicyEndpoints themselves, borrowed (keys and objects are
@@ -144,7 +130,7 @@ struct agent {
 	uint32_t prog_id[2];    /* ids of our programs, to recognise them on a veth */
 	struct pf_k8s_cache cache;
 	json_t *source_pods;    /* "ns/name" -> Pod JSON as the source has it */
-	struct agent_changes changes;
+	struct pf_cache_changes changes; /* dir: since the PolicyEndpoints were built */
 	struct agent_endpoints pes;
 	struct agent_pod **pods; /* sorted by namespace/name */
 	size_t n_pods;
@@ -174,16 +160,18 @@ void agent_pod_unpublish(struct agent *a, const struct agent_pod *p);
 int agent_state_flush(struct agent *a);
 
 /* changes.c: every change of the cache goes through these, which note what
- * changed so the next reconcile rebuilds only the PolicyEndpoints it
- * reaches. Same returns as pf_k8s_cache_apply and _delete. */
+ * changed (dir: in a->changes, so the next reconcile rebuilds only the
+ * PolicyEndpoints it reaches; kube: the local pods of a changed
+ * PolicyEndpoint). Same returns as pf_k8s_cache_apply and _delete. */
 int agent_cache_apply(struct agent *a, json_t *obj, enum pf_k8s_kind *kind, char *err,
 		      size_t err_len);
 int agent_cache_delete(struct agent *a, enum pf_k8s_kind kind, const char *ns,
 		       const char *name);
-/* Whether the changes can reach the PolicyEndpoint of np (key "ns/name"). */
-bool agent_changes_reach(const struct agent *a, const struct pf_k8s_netpol *np,
-			 const char *key);
-void agent_changes_reset(struct agent_changes *c);
+/* The changes forgotten (main.c at exit, endpoints.c after a rebuild). */
+static inline void agent_changes_reset(struct pf_cache_changes *c)
+{
+	pf_cache_changes_reset(c);
+}
 
 /* A source: what feeds the cache (source_dir.c, source_kube.c). */
 struct agent_source_ops {

@@ -144,7 +144,8 @@ int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 			rc = -ENOMEM;
 			break;
 		}
-		if (old >= 0 && !agent_changes_reach(a, np, t->e[i].key)) {
+		if (old >= 0 &&
+		    !pf_cache_changes_reach(&a->changes, &a->cache, np, t->e[i].key)) {
 			next.pes[i] = a->pes.pes[old];
 			a->pes.pes[old] = NULL;
 			continue;

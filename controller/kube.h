@@ -2,7 +2,8 @@
 /*
  * podfence-controller in kube mode. Threads: one per watch (kube_sinks.c
  * puts what they see into struct kube_ctl), the main loop (kube_run.c:
- * debounce, then a pass of kube_pass.c: resolve every policy, diff against
+ * debounce, then a pass of kube_pass.c: resolve the policies that changed
+ * (lib/pe_wanted.h keeps what each one wants between passes), diff against
  * the PolicyEndpoints the API holds, write the difference), the health and
  * metrics server (kube_health.c) and a signal thread. Everything below
  * `lock` is guarded by it; a pass holds it while it resolves and diffs, and
@@ -17,8 +18,10 @@
 
 #include "controller.h"
 #include "http_server.h"
+#include "cache_changes.h"
 #include "k8s_objects.h"
 #include "kube_client.h"
+#include "pe_wanted.h"
 #include "prom_text.h"
 
 /* Changes closer together than this make one pass... */
@@ -38,7 +41,7 @@ enum kube_watch_id { KW_NAMESPACES, KW_PODS, KW_POLICIES, KW_POLICY_ENDPOINTS, K
 struct kube_metrics {
 	struct pf_prom *reg;
 	struct pf_prom_metric *policies, *pes, *unpublished, *writes, *write_errors, *passes,
-		*pass_seconds, *resolve_seconds, *refused;
+		*pass_seconds, *resolve_seconds, *refused, *resolved;
 };
 
 struct kube_ctl;
@@ -59,6 +62,8 @@ struct kube_ctl {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;           /* a change, an echo, or stop */
 	struct pf_k8s_cache cache;     /* Namespaces, Pods, NetworkPolicies */
+	struct pf_cache_changes changes; /* of the cache since the last pass */
+	struct pf_pe_wanted wanted;    /* the objects each policy wants, as of the last pass */
 	json_t *policy_uids;           /* "ns/name" -> metadata.uid of the NetworkPolicy */
 	json_t *observed;              /* "ns/name" -> PolicyEndpoint as the watch shows it */
 	json_t *echoes;                /* "ns/name" -> resourceVersion a write of ours made
@@ -68,6 +73,8 @@ struct kube_ctl {
 	bool synced[KW_COUNT];
 	bool all_synced;
 	bool dirty;                    /* something changed since the last pass */
+	bool diff_all;                 /* the next pass compares every object with the API's
+					* (a relist, a PolicyEndpoint changed by someone else) */
 	double dirty_first, dirty_last;
 	double retry_at;               /* a failed pass is due again; 0: none */
 	double backoff;

@@ -46,13 +46,17 @@ int kube_metrics_init(struct kube_metrics *m)
 					       "Time of one pass to resolve every policy and "
 					       "plan the writes.", NULL, kube_pass_bounds,
 					       KUBE_N_BOUNDS);
+	m->resolved = pf_prom_counter(r, "podfence_controller_policies_resolved_total",
+				      "NetworkPolicies resolved by passes (only those a change "
+				      "reached, or new).", NULL);
 	m->refused = pf_prom_counter(r, "podfence_controller_objects_refused_total",
 				     "Objects from the API that did not validate, by kind.", "kind");
 	bad = !m->policies || !m->pes || !m->unpublished || !m->writes || !m->write_errors ||
-	      !m->passes || !m->pass_seconds || !m->resolve_seconds || !m->refused;
+	      !m->passes || !m->pass_seconds || !m->resolve_seconds || !m->refused || !m->resolved;
 	/* Every series at 0 from the start, so rates work at once. */
 	bad = bad || pf_prom_set(m->policies, NULL, 0) || pf_prom_set(m->pes, NULL, 0) ||
-	      pf_prom_set(m->unpublished, NULL, 0) || pf_prom_add(m->passes, NULL, 0);
+	      pf_prom_set(m->unpublished, NULL, 0) || pf_prom_add(m->passes, NULL, 0) ||
+	      pf_prom_add(m->resolved, NULL, 0);
 	for (int op = PF_PE_CREATE; !bad && op <= PF_PE_DELETE; op++)
 		bad = pf_prom_add(m->writes, pf_pe_op_name(op), 0) ||
 		      pf_prom_add(m->write_errors, pf_pe_op_name(op), 0);

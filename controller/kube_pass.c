@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* One pass of the kube: controller: every NetworkPolicy resolved against the
- * cache into the PolicyEndpoint objects it wants (pe_publish.h), the plan
- * of writes against what the API holds, and the writes. Resolving all of
- * them every pass is the simple correct way, and cheap enough (the time is
- * in podfence_controller_resolve_seconds; docs/kube.md has figures). */
+/* One pass of the kube: controller: the NetworkPolicies the cache's
+ * changes reach resolved again into the PolicyEndpoint objects they want
+ * (lib/pe_wanted.h keeps every policy's between passes), the plan of writes
+ * against what the API holds, and the writes. A pass that follows only
+ * changes of the cache compares the objects of the policies it resolved
+ * again; one after a relist, a PolicyEndpoint changed by someone else, a
+ * failed pass or at the resync period compares them all. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +14,6 @@
 #include "log.h"
 #include "pe_chunks.h"
 #include "pe_publish.h"
-#include "resolver.h"
 
 #define KUBE_KEY_MAX (PF_K8S_NAME_MAX * 2 + 2)
 
@@ -21,55 +22,33 @@ struct kube_tally {
 	bool unreachable;            /* the API server could not be reached: stop writing */
 };
 
-/* A policy's publishing error is logged when it first appears and when it
- * changes, not on every pass; and its recovery once. Lock held. */
-static void kube_policy_outcome(struct kube_ctl *k, const char *key, const char *err)
+/* Publishing errors are logged when they first appear and when they
+ * change, not on every pass; a recovery once. Lock held. */
+static void kube_policy_outcomes(struct kube_ctl *k, json_t *errors)
 {
-	const char *was = json_string_value(json_object_get(k->policy_errors, key));
+	const char *key, *was, *err;
+	json_t *v, *why;
+	void *tmp;
 
-	if (err && (!was || strcmp(was, err))) {
+	json_object_foreach(errors, key, why) {
+		err = json_string_value(why);
+		was = json_string_value(json_object_get(k->policy_errors, key));
+		if (was && !strcmp(was, err))
+			continue;
 		pf_err("NetworkPolicy %s is not published (its PolicyEndpoints stay as they are): %s",
 		       key, err);
-		json_object_set_new(k->policy_errors, key, json_string(err));
-	} else if (!err && was) {
-		pf_info("NetworkPolicy %s is published again", key);
-		json_object_del(k->policy_errors, key);
-	}
-}
-
-/* What every policy wants into wanted; the policies that cannot be
- * published into keep (pf_pe_diff leaves their PolicyEndpoints alone).
- * Lock held. */
-static void kube_wanted(struct kube_ctl *k, json_t *wanted, json_t *keep)
-{
-	size_t n = pf_k8s_cache_count(&k->cache, PF_K8S_NETWORK_POLICY);
-	const char *key;
-	json_t *v, *tmp;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct pf_k8s_netpol *np = pf_k8s_cache_at(&k->cache, PF_K8S_NETWORK_POLICY, i);
-		struct pf_policy_endpoint pe;
-		char err[512], pkey[KUBE_KEY_MAX];
-		int rc;
-
-		snprintf(pkey, sizeof(pkey), "%s/%s", np->ns, np->name);
-		rc = pf_resolve_netpol(&k->cache, np, &pe, err, sizeof(err));
-		if (!rc) {
-			rc = pf_pe_publish(&pe, json_string_value(json_object_get(k->policy_uids, pkey)),
-					   k->cfg->max_pe_bytes, wanted, err, sizeof(err));
-			pf_policy_endpoint_free(&pe);
-		}
-		kube_policy_outcome(k, pkey, rc ? err : NULL);
-		if (rc)
-			json_object_set_new(keep, pkey, json_true());
+		json_object_set(k->policy_errors, key, why);
 	}
 	json_object_foreach_safe(k->policy_errors, tmp, key, v) {
 		char ns[KUBE_KEY_MAX];
 		const char *slash = strchr(key, '/');
 
+		if (json_object_get(errors, key))
+			continue;
 		snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - key) : 0, key);
-		if (!slash || !pf_k8s_cache_get(&k->cache, PF_K8S_NETWORK_POLICY, ns, slash + 1))
-			json_object_del(k->policy_errors, key);
+		if (slash && pf_k8s_cache_get(&k->cache, PF_K8S_NETWORK_POLICY, ns, slash + 1))
+			pf_info("NetworkPolicy %s is published again", key);
+		json_object_del(k->policy_errors, key);
 	}
 }
 
@@ -172,28 +151,39 @@ static void kube_pass_done(struct kube_ctl *k, bool ok, double now)
 
 void kube_pass(struct kube_ctl *k)
 {
-	json_t *wanted = json_object(), *keep = json_object();
+	struct pf_pe_wanted_pass wp = { 0 };
 	struct kube_tally t = { 0 };
 	struct pf_pe_plan plan = { 0 };
 	unsigned attempted, failed;
-	double t0 = kube_now(), t_resolved, t_end;
-	size_t n_policies = pf_k8s_cache_count(&k->cache, PF_K8S_NETWORK_POLICY), n_wanted;
-	int rc = wanted && keep ? 0 : -ENOMEM;
 	bool ok;
+	double t0 = kube_now(), t_resolved, t_end;
+	size_t n_policies = pf_k8s_cache_count(&k->cache, PF_K8S_NETWORK_POLICY), n_wanted = 0;
+	size_t n_resolved = 0;
+	/* Cache changes alone: the policies they reach are all that can differ
+	 * from the last full comparison that went through. */
+	bool full = k->diff_all || !k->dirty || k->retry_at;
+	int rc;
 
 	k->dirty = false;
+	k->diff_all = false;
+	rc = pf_pe_wanted_update(&k->wanted, &k->cache, &k->changes, k->policy_uids, &wp);
 	if (!rc) {
-		kube_wanted(k, wanted, keep);
-		rc = pf_pe_diff(wanted, k->observed, keep, &plan);
+		kube_policy_outcomes(k, wp.errors);
+		rc = pf_pe_wanted_plan(&wp, k->observed, full, &plan);
+		n_wanted = json_object_size(wp.wanted);
+		pf_prom_set(k->m.policies, NULL, (double)n_policies);
+		pf_prom_set(k->m.pes, NULL, (double)n_wanted);
+		pf_prom_set(k->m.unpublished, NULL, (double)json_object_size(k->policy_errors));
+		pf_prom_add(k->m.resolved, NULL, (double)wp.resolved);
+		n_resolved = wp.resolved;
 	}
-	n_wanted = json_object_size(wanted);
-	pf_prom_set(k->m.policies, NULL, (double)n_policies);
-	pf_prom_set(k->m.pes, NULL, (double)n_wanted);
-	pf_prom_set(k->m.unpublished, NULL, (double)json_object_size(k->policy_errors));
+	/* wp shares objects with k->wanted: let go of them under the lock */
+	pf_pe_wanted_pass_free(&wp);
 	t_resolved = kube_now();
 	pthread_mutex_unlock(&k->lock);
 	if (rc)
-		pf_err("pass: plan the PolicyEndpoint writes: %s", strerror(-rc));
+		pf_err("pass: resolve the policies and plan the PolicyEndpoint writes: %s",
+		       strerror(-rc));
 	for (size_t i = 0; !rc && i < plan.n && !t.unreachable && !kube_stopping(k); i++)
 		kube_write(k, &plan.a[i], &t);
 	t_end = kube_now();
@@ -204,14 +194,14 @@ void kube_pass(struct kube_ctl *k)
 	pf_prom_observe(k->m.resolve_seconds, NULL, t_resolved - t0);
 	pf_prom_observe(k->m.pass_seconds, NULL, t_end - t0);
 	pf_log(plan.n || !ok ? PF_LOG_INFO : PF_LOG_DEBUG,
-	       "pass: %zu network policies, %zu policy endpoints wanted; created %u, replaced %u, "
-	       "deleted %u, failed %u%s; %.1f ms (resolve and plan %.1f ms)", n_policies, n_wanted,
-	       t.done[PF_PE_CREATE], t.done[PF_PE_REPLACE], t.done[PF_PE_DELETE], failed,
+	       "pass: %zu network policies (%zu resolved), %zu policy endpoints wanted (%s); "
+	       "created %u, replaced %u, deleted %u, failed %u%s; %.1f ms (resolve and plan "
+	       "%.1f ms)", n_policies, n_resolved, n_wanted, full ? "all compared" :
+	       "those of the resolved compared", t.done[PF_PE_CREATE], t.done[PF_PE_REPLACE],
+	       t.done[PF_PE_DELETE], failed,
 	       attempted < plan.n ? " (the rest left for the next pass)" : "",
 	       (t_end - t0) * 1e3, (t_resolved - t0) * 1e3);
 	pf_pe_plan_free(&plan);
-	json_decref(wanted);
-	json_decref(keep);
 	pthread_mutex_lock(&k->lock);
 	kube_pass_done(k, ok, t_end);
 }

@@ -134,7 +134,8 @@ static int kube_ctl_init(struct kube_ctl *k, const struct controller_config *cfg
 	k->observed = json_object();
 	k->echoes = json_object();
 	k->policy_errors = json_object();
-	if (!k->policy_uids || !k->observed || !k->echoes || !k->policy_errors)
+	if (!k->policy_uids || !k->observed || !k->echoes || !k->policy_errors ||
+	    pf_pe_wanted_init(&k->wanted, cfg->max_pe_bytes))
 		return -ENOMEM;
 	return kube_metrics_init(&k->m);
 }
@@ -143,6 +144,8 @@ static void kube_ctl_free(struct kube_ctl *k)
 {
 	kube_metrics_free(&k->m);
 	pf_k8s_cache_free(&k->cache);
+	pf_cache_changes_reset(&k->changes);
+	pf_pe_wanted_free(&k->wanted);
 	json_decref(k->policy_uids);
 	json_decref(k->observed);
 	json_decref(k->echoes);

@@ -51,7 +51,7 @@ static void kube_cache_put(void *ctx, json_t *obj)
 	/* the watch gives every object its kind and apiVersion, which the
 	 * cache reads */
 	pthread_mutex_lock(&k->lock);
-	rc = pf_k8s_cache_apply(&k->cache, obj, NULL, err, sizeof(err));
+	rc = pf_cache_changes_apply(&k->changes, &k->cache, obj, NULL, err, sizeof(err));
 	if (!rc && s->id == KW_POLICIES && !kube_key(obj, key, sizeof(key))) {
 		if (uid)
 			json_object_set_new(k->policy_uids, key, json_string(uid));
@@ -76,8 +76,8 @@ static void kube_cache_del(void *ctx, json_t *obj)
 	if (kube_key(obj, key, sizeof(key)))
 		return;
 	pthread_mutex_lock(&k->lock);
-	if (!pf_k8s_cache_delete(&k->cache, kube_watched[s->id].kind, kube_meta(obj, "namespace"),
-				 kube_meta(obj, "name")))
+	if (!pf_cache_changes_delete(&k->changes, &k->cache, kube_watched[s->id].kind,
+				     kube_meta(obj, "namespace"), kube_meta(obj, "name")))
 		kube_mark_dirty(k);
 	if (s->id == KW_POLICIES)
 		json_object_del(k->policy_uids, key);
@@ -93,8 +93,11 @@ static void kube_seen(struct kube_ctl *k, const char *key, const char *rv, bool 
 
 	if (echo)
 		json_object_del(k->echoes, key);
-	if (!ours)
+	if (!ours) {
+		/* someone else's write: it may be drift to repair */
+		k->diff_all = true;
 		kube_mark_dirty(k);
+	}
 	else if (!json_object_size(k->echoes))
 		pthread_cond_broadcast(&k->wake);
 }
@@ -150,6 +153,7 @@ static void kube_synced(void *ctx)
 			pf_k8s_cache_count(&k->cache, PF_K8S_NETWORK_POLICY),
 			json_object_size(k->observed));
 	}
+	k->diff_all = true;
 	kube_mark_dirty(k);
 	pthread_mutex_unlock(&k->lock);
 }
