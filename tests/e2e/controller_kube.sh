@@ -3,9 +3,11 @@
 # (tests/kube/apiserver.py) and the real kubectl: the PolicyEndpoints it
 # writes are checked against the resolver itself (the same objects through
 # podfence-controller in dir: mode, fixtures/kube-controller/check_pes.py)
-# after the first sync, a label change, a large policy split over several
+# after the first sync, a label change (resolving only the policies it
+# reaches, rewriting nothing else), a large policy split over several
 # objects, a pod and a peer going, a deleted policy (garbage collected by
-# its owner reference), a controller restart (nothing rewritten) and an API
+# its owner reference), a policy deleted and created again (new uid), a
+# controller restart (nothing rewritten) and an API
 # server restart from --state with drift made while it was down.
 # KEEP_LOG=FILE keeps the controller's log there.
 set -u
@@ -160,10 +162,23 @@ check "the policy that does not validate is logged with its field" \
 check "... and has no PolicyEndpoint" pe_expr 'not any("broken" in k for k in pes)'
 
 # --- changes ----------------------------------------------------------------------
+resolved() { metric podfence_controller_policies_resolved_total; }
+resolved_before=$(resolved)
+rvs from-cidr >"$T/untouched.before"
+rvs deny-all >>"$T/untouched.before"
 check "kubectl label pod x/c pod=a" K label pod -n x c pod=a --overwrite
 check "x/c joins allow-from-b with its own number for serve-80-tcp" eventually \
 	pe_expr '[(e["name"], e["namedPorts"][0]["port"]) for e in pes["x/allow-from-b-e1of1-r1of1"]["spec"]["podSelectorEndpoints"]] == [("a", 80), ("c", 8080)]'
 check "and everything still matches the resolver" converged
+# x/c (pod=c before, pod=a after) is a target of allow-from-b (now) and of
+# egress-to-y (podSelector {}); from-cidr (pod=b) and deny-all (in y) are
+# not reached by it
+check "only the 2 policies the label change reaches were resolved again (metrics)" \
+	test "$(($(resolved) - resolved_before))" -eq 2
+rvs from-cidr >"$T/untouched.after"
+rvs deny-all >>"$T/untouched.after"
+check "... and the PolicyEndpoints of the others were not rewritten" \
+	diff "$T/untouched.before" "$T/untouched.after"
 
 # --- a policy too large for one object ---------------------------------------------
 python3 - "$T/big.yaml" <<'EOF'
@@ -216,6 +231,15 @@ check "its PolicyEndpoints are gone" eventually pe_expr 'not any(o["spec"]["poli
 check "and the rest still matches the resolver" converged
 check "metrics count the writes" \
 	test "$(metric 'podfence_controller_policy_endpoint_writes_total{op="create"}')" -ge 5
+
+# --- a policy deleted and created again: new uid, new owner references -----------------
+uid() { K get networkpolicy -n x from-cidr -o jsonpath='{.metadata.uid}'; }
+uid_before=$(uid)
+check "kubectl replace --force networkpolicy x/from-cidr (deleted, created again)" \
+	sh -c "$(declare -f K); T=$T; K get networkpolicy -n x from-cidr -o yaml | K replace --force --validate=false -f -"
+check "... it has a new uid" test -n "$(uid)" -a "$(uid)" != "$uid_before"
+check "its PolicyEndpoints are published again, owned by the new uid (the resolver's check)" \
+	eventually converged
 
 # --- a controller restart rewrites nothing ------------------------------------------
 rvs all >"$T/all.before"
