@@ -10,7 +10,10 @@
  * new), that a Namespace changed, and which NetworkPolicies changed. A
  * policy is reached when it changed itself, when a noted Pod version is or
  * was one of its targets or peers, or when a Namespace changed and it has
- * a namespaceSelector.
+ * a namespaceSelector. A Pod whose labels alone changed reaches only the
+ * policies with a selector that matches one version and not the other; one
+ * that did not change at all (a status update podfence does not read)
+ * reaches none.
  */
 #ifndef PF_CACHE_CHANGES_H
 #define PF_CACHE_CHANGES_H
@@ -25,10 +28,13 @@
  * more than resolving them all. */
 #define PF_CACHE_MAX_POD_CHANGES 256
 
-/* A Pod version that came or went: its namespace and labels. */
+/* A Pod version that came or went (its namespace and labels), or a Pod
+ * whose labels alone changed (was: the old ones). */
 struct pf_cache_pod_change {
 	char *ns;
 	struct pf_labels labels;
+	struct pf_labels was;
+	bool relabel;
 };
 
 struct pf_cache_changes {

@@ -51,6 +51,41 @@ bool pf_netpol_involves_pod(const struct pf_k8s_cache *c, const struct pf_k8s_ne
 	return false;
 }
 
+/* Does sel match one of the label sets and not the other? */
+static bool pf_sel_differs(const struct pf_label_selector *sel, const struct pf_labels *was,
+			   const struct pf_labels *now)
+{
+	return pf_label_selector_matches(sel, was) != pf_label_selector_matches(sel, now);
+}
+
+bool pf_netpol_relabel_matters(const struct pf_k8s_cache *c, const struct pf_k8s_netpol *np,
+			       const char *ns, const struct pf_labels *was,
+			       const struct pf_labels *now)
+{
+	if (!strcmp(ns, np->ns) && pf_sel_differs(&np->pod_sel, was, now))
+		return true;
+	for (int d = 0; d < 2; d++) {
+		for (size_t r = 0; r < np->n_rules[d]; r++) {
+			const struct pf_np_rule *rule = &np->rules[d][r];
+
+			for (size_t k = 0; k < rule->n_peers; k++) {
+				const struct pf_np_peer *p = &rule->peers[k];
+
+				/* ipBlocks and peers without a podSelector do not
+				 * look at pod labels */
+				if (p->is_ip_block || !p->pod_sel)
+					continue;
+				if (p->ns_sel ? !pf_ns_labels_match(c, ns, p->ns_sel)
+					      : strcmp(ns, np->ns))
+					continue;
+				if (pf_sel_differs(p->pod_sel, was, now))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
 bool pf_netpol_uses_namespace_labels(const struct pf_k8s_netpol *np)
 {
 	for (int d = 0; d < 2; d++)

@@ -9,8 +9,10 @@
  *  - with an egress named port: every Pod (any address may be one's);
  *  - with a namespaceSelector: the Namespaces' labels.
  * A Pod change can only change the PolicyEndpoint when its old or its new
- * version is involved; a Namespace change only when the policy has a
- * namespaceSelector.
+ * version is involved; one that changes nothing but the Pod's labels only
+ * when a selector of the policy matches one version and not the other (the
+ * PolicyEndpoint holds no labels, and named ports and addresses stay); a
+ * Namespace change only when the policy has a namespaceSelector.
  */
 #ifndef PF_RESOLVER_DEPS_H
 #define PF_RESOLVER_DEPS_H
@@ -23,6 +25,12 @@
  * peers, given the cache's Namespaces? */
 bool pf_netpol_involves_pod(const struct pf_k8s_cache *c, const struct pf_k8s_netpol *np,
 			    const char *ns, const struct pf_labels *labels);
+/* A Pod of namespace ns whose labels went from was to now, nothing else
+ * changing: does a selector of np (its podSelector, a peer's) match one
+ * version and not the other? */
+bool pf_netpol_relabel_matters(const struct pf_k8s_cache *c, const struct pf_k8s_netpol *np,
+			       const char *ns, const struct pf_labels *was,
+			       const struct pf_labels *now);
 /* Does np's PolicyEndpoint depend on Namespace labels? */
 bool pf_netpol_uses_namespace_labels(const struct pf_k8s_netpol *np);
 
