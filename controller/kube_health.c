@@ -43,9 +43,9 @@ int kube_metrics_init(struct kube_metrics *m)
 					    "Time of one pass, writes included.", NULL,
 					    kube_pass_bounds, KUBE_N_BOUNDS);
 	m->resolve_seconds = pf_prom_histogram(r, "podfence_controller_resolve_seconds",
-					       "Time of one pass to resolve every policy and "
-					       "plan the writes.", NULL, kube_pass_bounds,
-					       KUBE_N_BOUNDS);
+					       "Time of one pass to resolve the policies a "
+					       "change reached and plan the writes.", NULL,
+					       kube_pass_bounds, KUBE_N_BOUNDS);
 	m->resolved = pf_prom_counter(r, "podfence_controller_policies_resolved_total",
 				      "NetworkPolicies resolved by passes (only those a change "
 				      "reached, or new).", NULL);
