@@ -167,12 +167,6 @@ int agent_cache_apply(struct agent *a, json_t *obj, enum pf_k8s_kind *kind, char
 		      size_t err_len);
 int agent_cache_delete(struct agent *a, enum pf_k8s_kind kind, const char *ns,
 		       const char *name);
-/* The changes forgotten (main.c at exit, endpoints.c after a rebuild). */
-static inline void agent_changes_reset(struct pf_cache_changes *c)
-{
-	pf_cache_changes_reset(c);
-}
-
 /* A source: what feeds the cache (source_dir.c, source_kube.c). */
 struct agent_source_ops {
 	const char *name;

@@ -111,7 +111,7 @@ static int agent_endpoints_kube(struct agent *a, char *err, size_t err_len)
 		snprintf(err, err_len, "PolicyEndpoints: out of memory");
 		return -ENOMEM;
 	}
-	agent_changes_reset(&a->changes);
+	pf_cache_changes_reset(&a->changes);
 	return 0;
 }
 
@@ -180,6 +180,6 @@ int agent_endpoints_update(struct agent *a, char *err, size_t err_len)
 	a->pes = next;
 	if (rebuilt)
 		pf_debug("rebuilt %zu of %zu PolicyEndpoints", rebuilt, t->n);
-	agent_changes_reset(&a->changes);
+	pf_cache_changes_reset(&a->changes);
 	return 0;
 }

@@ -165,7 +165,7 @@ static void agent_free(struct agent *a)
 		agent_pod_free(a->pods[i]);
 	free(a->pods);
 	agent_endpoints_free(&a->pes);
-	agent_changes_reset(&a->changes);
+	pf_cache_changes_reset(&a->changes);
 	agent_names_free(a);
 	pf_set_table_free(&a->sets);
 	pf_k8s_cache_free(&a->cache);
