@@ -156,11 +156,16 @@ struct pf_ct_key {
 	__u8 peer_addr[16];
 };
 
+/* The datapath reads no clock on a conntrack hit: a packet only sets seen
+ * (and writes the entry only when seen was clear). The sweep in user space
+ * turns seen into last_seen_ns = the sweep's time and clears it, so an
+ * established flow writes its entry at most once per sweep period. */
 struct pf_ct_val {
-	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() */
-	__u64 created_ns;
+	__u64 last_seen_ns; /* creation, or the last sweep that found it seen */
+	__u64 created_ns;   /* bpf_ktime_get_coarse_ns() of the first packet */
 	__u8 origin;        /* enum pf_dir of the packet that opened the flow */
-	__u8 pad[7];
+	__u8 seen;          /* a packet passed since last_seen_ns was stamped */
+	__u8 pad[6];
 };
 
 /* pf_frags: ports of a fragmented datagram, learned from its first fragment. */

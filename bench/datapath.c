@@ -480,7 +480,7 @@ static int bench_row_apply(struct bench *b, struct bench_row *row, uint32_t set_
 	return pf_datapath_pod_bind(b->dp, b->ifindex, set_id);
 }
 
-static int bench_row_measure(struct bench *b, struct bench_row *row)
+static int bench_row_measure(struct bench *b, struct bench_row *row, bool quick)
 {
 	const uint64_t all_runs = (uint64_t)BENCH_RUNS * BENCH_REPS;
 	int fd = pf_datapath_prog_fd(b->dp, PF_DIR_INGRESS), err;
@@ -513,16 +513,18 @@ static int bench_row_measure(struct bench *b, struct bench_row *row)
 		err = bench_measure(b, fd, &p, TC_ACT_OK, &row->established);
 	if (!err)
 		err = bench_counters_check(b, 1, 0, "established");
-	if (!err)
-		err = bench_measure_once(b, fd, row->family, peer, allowed, &row->once);
+	if (quick || err)
+		return err;
+	err = bench_measure_once(b, fd, row->family, peer, allowed, &row->once);
 	if (!err)
 		err = bench_counters_check(b, BENCH_ONCE_FLOWS, 0, "allowed new flows");
 	return err;
 }
 
 /* Every row in turn: the pod leaves the previous set (forgetting its flows,
- * so the apply has none to re-check), that set goes, the row's set comes. */
-static int bench_rows(struct bench *b)
+ * so the apply has none to re-check), that set goes, the row's set comes.
+ * Quick: the headline size only, without the single-repetition column. */
+static int bench_rows(struct bench *b, bool quick)
 {
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t c = 0; c < 4; c++) {
@@ -531,6 +533,8 @@ static int bench_rows(struct bench *b)
 				uint32_t set_id = (uint32_t)b->n_rows + 1;
 				int err;
 
+				if (quick && bench_cidr_counts[c] != BENCH_HEADLINE_CIDRS)
+					continue;
 				row->family = bench_families[f];
 				row->cidrs = bench_cidr_counts[c];
 				row->ranges = bench_range_counts[r];
@@ -540,7 +544,7 @@ static int bench_rows(struct bench *b)
 				if (!err)
 					err = bench_row_apply(b, row, set_id);
 				if (!err)
-					err = bench_row_measure(b, row);
+					err = bench_row_measure(b, row, quick);
 				if (err) {
 					fprintf(stderr, "datapath bench: IPv%d, %zu CIDRs x %zu "
 						"ranges failed\n", row->family, row->cidrs,
@@ -751,22 +755,26 @@ static void bench_teardown(struct bench *b)
 
 static void bench_usage(FILE *out)
 {
-	fprintf(out, "usage: datapath [--json]\n"
+	fprintf(out, "usage: datapath [--json] [--quick]\n"
 		     "  Measures the podfence datapath per packet with bpf_prog_test_run_opts\n"
 		     "  against a TC program that returns at once. Needs root (a private netns,\n"
-		     "  a bpffs pin root of its own). --json: one JSON object on stdout.\n");
+		     "  a bpffs pin root of its own). --json: one JSON object on stdout.\n"
+		     "  --quick: only the %d-entry sets (the headline figures), without the\n"
+		     "  single-repetition column.\n", BENCH_HEADLINE_CIDRS);
 }
 
 int main(int argc, char **argv)
 {
 	static struct bench b = { .floor_fd = -1 };
 	struct utsname un;
-	bool json = false;
+	bool json = false, quick = false;
 	int err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--quick")) {
+			quick = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			bench_usage(stdout);
 			return 0;
@@ -780,7 +788,7 @@ int main(int argc, char **argv)
 	pf_log_set_level(PF_LOG_WARN);
 	err = bench_setup(&b);
 	if (!err)
-		err = bench_rows(&b);
+		err = bench_rows(&b, quick);
 	if (!err)
 		err = json ? bench_print_json(&b, un.release) : (bench_print_table(&b, un.release), 0);
 	bench_teardown(&b);

@@ -163,7 +163,8 @@ static const struct out_col ct_cols[] = {
 	{ "pod_addr", "POD_ADDR", NULL },   { "pod_port", "POD_PORT", NULL },
 	{ "peer_addr", "PEER_ADDR", NULL }, { "peer_port", "PEER_PORT", NULL },
 	{ "origin", "ORIGIN", NULL },	    { "idle_s", "IDLE_S", NULL },
-	{ "age_s", "AGE_S", NULL },	    { NULL, NULL, NULL },
+	{ "seen", "SEEN", NULL },	    { "age_s", "AGE_S", NULL },
+	{ NULL, NULL, NULL },
 };
 static const struct out_col frag_cols[] = {
 	{ "id", "ID", NULL },	      { "proto", "PROTO", NULL }, { "saddr", "SADDR", NULL },

@@ -10,7 +10,11 @@
 #include "datapath_internal.h"
 #include "log.h"
 
-typedef bool (*pf_ct_doomed_fn)(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx);
+/* Whether a tracked flow goes. A predicate may also rewrite the entry
+ * through fd (the sweep does), and is asked again right before the entry is
+ * deleted: a flow that came alive during the walk is kept. */
+typedef bool (*pf_ct_doomed_fn)(int fd, const struct pf_ct_key *k, const struct pf_ct_val *v,
+				void *ctx);
 
 /* Deletes every entry the predicate condemns; keys are gathered first
  * because deleting during a get_next_key walk restarts it. */
@@ -20,14 +24,14 @@ static int pf_ct_prune(struct pf_datapath *dp, pf_ct_doomed_fn doomed, void *ctx
 	int fd = dp->map_fd[PF_MAP_CT];
 	struct pf_ct_key cur, prev, *keys = NULL;
 	struct pf_ct_val v;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, gone = 0;
 	bool have_prev = false;
 	int err = 0;
 
 	while (!bpf_map_get_next_key(fd, have_prev ? &prev : NULL, &cur)) {
 		prev = cur;
 		have_prev = true;
-		if (bpf_map_lookup_elem(fd, &cur, &v) || !doomed(&cur, &v, ctx))
+		if (bpf_map_lookup_elem(fd, &cur, &v) || !doomed(fd, &cur, &v, ctx))
 			continue;
 		if (n == cap) {
 			struct pf_ct_key *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * sizeof(*nk));
@@ -41,10 +45,12 @@ static int pf_ct_prune(struct pf_datapath *dp, pf_ct_doomed_fn doomed, void *ctx
 		keys[n++] = cur;
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
+		if (!bpf_map_lookup_elem(fd, &keys[i], &v) && doomed(fd, &keys[i], &v, ctx) &&
+		    !bpf_map_delete_elem(fd, &keys[i]))
+			gone++;
 	free(keys);
 	if (removed)
-		*removed = n;
+		*removed = gone;
 	return err;
 }
 
@@ -52,11 +58,21 @@ struct pf_idle_ctx {
 	uint64_t now, max_idle;
 };
 
-static bool pf_ct_idle(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
+/* A flow seen since the last sweep is live now: the sweep, not the packet,
+ * stamps last_seen_ns (the datapath reads no clock on a conntrack hit). An
+ * entry the datapath or another pass removed meanwhile is no error. */
+static bool pf_ct_idle(int fd, const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
 {
 	const struct pf_idle_ctx *c = ctx;
 
-	(void)k;
+	if (v->seen) {
+		struct pf_ct_val fresh = *v;
+
+		fresh.seen = 0;
+		fresh.last_seen_ns = c->now;
+		bpf_map_update_elem(fd, k, &fresh, BPF_EXIST);
+		return false;
+	}
 	return c->now > v->last_seen_ns && c->now - v->last_seen_ns > c->max_idle;
 }
 
@@ -65,14 +81,16 @@ int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed)
 	struct pf_idle_ctx c = { .max_idle = max_idle_ns };
 	struct timespec ts;
 
-	/* The datapath stamps entries with bpf_ktime_get_coarse_ns(). */
+	/* The datapath stamps new entries with bpf_ktime_get_coarse_ns(). */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	c.now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	return pf_ct_prune(dp, pf_ct_idle, &c, removed);
 }
 
-static bool pf_ct_of_ifindex(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
+static bool pf_ct_of_ifindex(int fd, const struct pf_ct_key *k, const struct pf_ct_val *v,
+			     void *ctx)
 {
+	(void)fd;
 	(void)v;
 	return k->ifindex == *(const uint32_t *)ctx;
 }
@@ -90,12 +108,14 @@ struct pf_revalidate_ctx {
 };
 
 /* Would the flow be refused if its first packet came now? */
-static bool pf_ct_revoked(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
+static bool pf_ct_revoked(int fd, const struct pf_ct_key *k, const struct pf_ct_val *v,
+			  void *ctx)
 {
 	const struct pf_revalidate_ctx *r = ctx;
 	enum pf_dir dir = v->origin ? PF_DIR_EGRESS : PF_DIR_INGRESS;
 	size_t i;
 
+	(void)fd;
 	for (i = 0; i < r->n && r->ifindexes[i] != k->ifindex; i++)
 		;
 	if (i == r->n)

@@ -89,7 +89,10 @@ int pf_policy_set_delete(struct pf_datapath *dp, uint32_t set_id);
 int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, size_t n,
 			  const struct pf_compiled *c);
 
-/* Removes tracked flows idle for longer than max_idle_ns. */
+/* Removes tracked flows idle for longer than max_idle_ns. The datapath
+ * only marks a flow seen; each sweep stamps the flows marked since the last
+ * one as active now, so a flow goes once it was idle for max_idle_ns, plus
+ * at most the time between two sweeps. */
 int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed);
 
 /* Sums the per-CPU verdict counters (PF_REASON__COUNT values). */

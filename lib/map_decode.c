@@ -267,13 +267,13 @@ json_t *pf_decode_ct_json(const struct pf_ct_key *k, const struct pf_ct_val *v, 
 {
 	char proto[24];
 
-	return json_pack("{s:I, s:s, s:s, s:o, s:i, s:o, s:i, s:s, s:I, s:I}", "ifindex",
+	return json_pack("{s:I, s:s, s:s, s:o, s:i, s:o, s:i, s:s, s:I, s:b, s:I}", "ifindex",
 			 (json_int_t)k->ifindex, "proto", pf_ip_proto_text(k->proto, proto, sizeof(proto)),
 			 "family", pf_family_name(k->family), "pod_addr",
 			 pf_addr_json(k->family, k->pod_addr), "pod_port", (int)k->pod_port,
 			 "peer_addr", pf_addr_json(k->family, k->peer_addr), "peer_port",
 			 (int)k->peer_port, "origin", pf_dir_name(v->origin), "idle_s",
-			 pf_seconds_since(now_ns, v->last_seen_ns), "age_s",
+			 pf_seconds_since(now_ns, v->last_seen_ns), "seen", v->seen != 0, "age_s",
 			 pf_seconds_since(now_ns, v->created_ns));
 }
 

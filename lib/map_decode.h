@@ -51,7 +51,9 @@ json_t *pf_decode_rule_json(const struct pf_rule_key *k, const struct pf_rule_va
 json_t *pf_decode_host_json(const struct pf_host_key *k, const struct pf_rule_val *v);
 json_t *pf_decode_port_chunk_json(const struct pf_port_key *k, const struct pf_port_chunk *c);
 /* now_ns: CLOCK_MONOTONIC_COARSE, the clock of bpf_ktime_get_coarse_ns()
- * that stamps last_seen_ns and created_ns. */
+ * and of the sweep, which stamp created_ns and last_seen_ns. idle_s counts
+ * from last_seen_ns; "seen" says a packet passed since (the datapath marks
+ * a flow, the next sweep stamps it). */
 json_t *pf_decode_ct_json(const struct pf_ct_key *k, const struct pf_ct_val *v, uint64_t now_ns);
 json_t *pf_decode_frag_json(const struct pf_frag_key *k, const struct pf_frag_val *v);
 json_t *pf_decode_config_json(const struct pf_config *c);

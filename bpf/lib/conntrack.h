@@ -6,10 +6,6 @@
 #ifndef PF_BPF_CONNTRACK_H
 #define PF_BPF_CONNTRACK_H
 
-/* last_seen is refreshed at most this often, so an established flow does not
- * dirty its entry's cache line on every packet. */
-#define PF_CT_TOUCH_NS 1000000000ull
-
 static __always_inline void pf_ct_key_fill(struct pf_ct_key *k, const struct pf_pkt *p,
 					   __u32 ifindex, enum pf_dir dir)
 {
@@ -32,13 +28,14 @@ static __always_inline void pf_ct_key_fill(struct pf_ct_key *k, const struct pf_
 static __always_inline int pf_ct_hit(const struct pf_ct_key *k)
 {
 	struct pf_ct_val *v = bpf_map_lookup_elem(&pf_ct, k);
-	__u64 now;
 
 	if (!v)
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
-	if (now - v->last_seen_ns > PF_CT_TOUCH_NS)
-		v->last_seen_ns = now;
+	/* No clock read: the sweep stamps last_seen_ns of the flows it finds
+	 * seen (abi/podfence_abi.h), so the entry is written once per sweep
+	 * period at most. */
+	if (!v->seen)
+		v->seen = 1;
 	return 1;
 }
 

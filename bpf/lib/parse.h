@@ -186,6 +186,19 @@ static __always_inline int pf_parse_ipv6(struct __sk_buff *skb, struct pf_pkt *p
 		}
 		default:
 			p->proto = nexthdr;
+			if (!i && (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP ||
+				   nexthdr == IPPROTO_SCTP)) {
+				/* No extension header, the common case: read the
+				 * ports straight from the packet, as for IPv4. */
+				__u16 *ports = (void *)(ip6 + 1);
+
+				if ((void *)(ports + 2) <= end) {
+					p->sport = bpf_ntohs(ports[0]);
+					p->dport = bpf_ntohs(ports[1]);
+					p->ports_known = 1;
+					return PF_PARSE_IP;
+				}
+			}
 			pf_parse_l4(skb, off, p);
 			return PF_PARSE_IP;
 		}

@@ -2,6 +2,7 @@
 /* The datapath, packet by packet: every rule shape, both directions, both
  * modes, conntrack, unusual headers; crafted packets through
  * bpf_prog_test_run_opts on the real loaded programs and maps. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -531,6 +532,58 @@ static void idle_flows_are_swept_and_live_ones_kept(void **state)
 	assert_int_equal(ct_count(), 0);
 }
 
+/* The entry of the TCP flow peer:40000 -> POD:dport on pod 0's veth. */
+static bool ct_entry(const char *peer, uint16_t dport, struct pf_ct_val *v)
+{
+	struct pf_ct_key k = { .ifindex = (uint32_t)ifx[0], .proto = IPPROTO_TCP,
+			       .family = PF_FAMILY_V4, .pod_port = dport, .peer_port = 40000 };
+
+	assert_int_equal(inet_pton(AF_INET, POD, k.pod_addr), 1);
+	assert_int_equal(inet_pton(AF_INET, peer, k.peer_addr), 1);
+	return !bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_CT), &k, v);
+}
+
+static void sweep_turns_seen_into_activity(void **state)
+{
+	struct pf_test_l4 ack80 = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
+				    .tcp_flags = 0x10 };
+	struct timespec pause = { 0, 30 * 1000000 };
+	struct pf_ct_val v, swept;
+	size_t removed = 99;
+
+	(void)state;
+	assert_int_equal(ingress_from("10.0.0.9", &TCP80), OK);
+	assert_int_equal(ingress_from("10.0.0.9", &TCP81), OK);
+	/* The opening packet stamps the entry and does not mark it. */
+	assert_true(ct_entry("10.0.0.9", 80, &v));
+	assert_int_equal(v.seen, 0);
+	assert_int_equal(v.last_seen_ns, v.created_ns);
+	nanosleep(&pause, NULL);
+	/* A later packet of the port 80 flow only marks it: no clock read. */
+	assert_int_equal(ingress_from("10.0.0.9", &ack80), OK);
+	assert_true(ct_entry("10.0.0.9", 80, &v));
+	assert_int_equal(v.seen, 1);
+	assert_int_equal(v.last_seen_ns, v.created_ns);
+	/* Both flows are older than the limit: the marked one is stamped as
+	 * active now and stays, the other goes. */
+	assert_int_equal(pf_ct_sweep(dp, 1000000, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_false(ct_entry("10.0.0.9", 81, &v));
+	assert_true(ct_entry("10.0.0.9", 80, &swept));
+	assert_int_equal(swept.seen, 0);
+	assert_true(swept.last_seen_ns > swept.created_ns);
+	assert_int_equal(swept.created_ns, v.created_ns);
+	assert_int_equal(swept.origin, PF_DIR_INGRESS);
+	/* Within the limit of its new stamp the flow stays; past it, unmarked,
+	 * it goes. */
+	assert_int_equal(pf_ct_sweep(dp, 60ull * 1000000000ull, &removed), 0);
+	assert_int_equal(removed, 0);
+	nanosleep(&pause, NULL);
+	assert_int_equal(pf_ct_sweep(dp, 1000000, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(ct_count(), 0);
+}
+
 static void unbinding_a_pod_forgets_its_flows(void **state)
 {
 	(void)state;
@@ -593,6 +646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_input_is_named_and_changes_nothing, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(events_report_verdicts_only_when_enabled, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(idle_flows_are_swept_and_live_ones_kept, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(sweep_turns_seen_into_activity, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(unbinding_a_pod_forgets_its_flows, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(restart_adopts_pinned_state, setup_standard, teardown),
 	};

@@ -233,19 +233,20 @@ static void ct_entry_from_the_pods_side_with_idle_seconds(void **state)
 	assert_json(pf_decode_ct_json(&k, &v, 17900000000ull),
 		    "{\"ifindex\":7,\"proto\":\"tcp\",\"family\":\"ipv4\",\"pod_addr\":\"10.0.0.1\","
 		    "\"pod_port\":80,\"peer_addr\":\"10.1.2.3\",\"peer_port\":40000,"
-		    "\"origin\":\"ingress\",\"idle_s\":12,\"age_s\":15}");
+		    "\"origin\":\"ingress\",\"idle_s\":12,\"seen\":false,\"age_s\":15}");
 	/* Stamped after "now" was read: idle 0, not a huge unsigned number. */
 	assert_json(pf_decode_ct_json(&k, &v, 1000), "{\"ifindex\":7,\"proto\":\"tcp\","
 		    "\"family\":\"ipv4\",\"pod_addr\":\"10.0.0.1\",\"pod_port\":80,"
 		    "\"peer_addr\":\"10.1.2.3\",\"peer_port\":40000,\"origin\":\"ingress\","
-		    "\"idle_s\":0,\"age_s\":0}");
+		    "\"idle_s\":0,\"seen\":false,\"age_s\":0}");
 }
 
 static void ct_entry_ipv6_icmp_echo(void **state)
 {
 	struct pf_ct_key k = { .ifindex = 4, .proto = IPPROTO_ICMPV6, .family = PF_FAMILY_V6,
 			       .pod_port = 99, .peer_port = 99 };
-	struct pf_ct_val v = { .last_seen_ns = 1, .created_ns = 1, .origin = PF_DIR_EGRESS };
+	struct pf_ct_val v = { .last_seen_ns = 1, .created_ns = 1, .origin = PF_DIR_EGRESS,
+			       .seen = 1 };
 
 	(void)state;
 	set_addr(k.pod_addr, AF_INET6, "fd00::1");
@@ -253,7 +254,7 @@ static void ct_entry_ipv6_icmp_echo(void **state)
 	assert_json(pf_decode_ct_json(&k, &v, 1),
 		    "{\"ifindex\":4,\"proto\":\"icmpv6\",\"family\":\"ipv6\",\"pod_addr\":\"fd00::1\","
 		    "\"pod_port\":99,\"peer_addr\":\"fd00:2::9\",\"peer_port\":99,"
-		    "\"origin\":\"egress\",\"idle_s\":0,\"age_s\":0}");
+		    "\"origin\":\"egress\",\"idle_s\":0,\"seen\":true,\"age_s\":0}");
 }
 
 static void frag_entry_json(void **state)
