@@ -77,9 +77,15 @@ enum pf_reason {
  * protocol, three protocols, at most half of them isolated intervals. */
 #define PF_PORT_CHUNKS_MAX (3 * 32768 / PF_PORT_CHUNK)
 
-/* pf_rules (LPM trie) and pf_hosts (hash): the flattened policy of one
+/* pf_hosts (hash) and pf_rules (LPM trie): the flattened policy of one
  * generation of one policy set, one direction. addr holds an IPv4 address in
- * its first 4 bytes. The LPM prefix covers gen, dir_family and addr bits. */
+ * its first 4 bytes.
+ *
+ * Per direction and family, a set whose entries have at most PF_SET_PLENS
+ * distinct prefix lengths keeps all of them in pf_hosts, keyed by length and
+ * masked address: the datapath tries each length, longest first, and the
+ * first hit is the longest match. A set with more lengths keeps its single
+ * addresses (/32, /128) in pf_hosts and every other prefix in pf_rules. */
 struct pf_rule_key {
 	__u32 prefixlen;  /* LPM only: 40 + CIDR prefix length */
 	__u32 gen;        /* big endian, so LPM matches it first */
@@ -89,11 +95,12 @@ struct pf_rule_key {
 };
 #define PF_RULE_KEY_PREFIX_BASE 40
 
-/* pf_hosts key: a single address (/32, /128), exact match. */
+/* pf_hosts key: an address masked to plen bits, exact match. */
 struct pf_host_key {
 	__u32 gen;
 	__u8 dir_family;
-	__u8 pad[3];
+	__u8 plen;        /* prefix length; the bits of addr past it are zero */
+	__u8 pad[2];
 	__u8 addr[16];
 };
 
@@ -128,12 +135,23 @@ struct pf_pod_val {
 	__u32 pad;
 };
 
-/* pf_sets: policy set -> its current generation and isolation. Replacing
- * this one value swaps rules and isolation for every pod of the set at once. */
+/* Most distinct prefix lengths a set's entries (one direction, one family)
+ * may have to be looked up one hash per length; PF_SET_PLENS_TRIE marks a
+ * set with more, whose prefixes live in the LPM trie. */
+#define PF_SET_PLENS 4
+#define PF_SET_PLENS_TRIE 0xff
+
+/* pf_sets: policy set -> its current generation, isolation and how its
+ * entries are looked up. Replacing this one value swaps rules and isolation
+ * for every pod of the set at once. */
 struct pf_set_val {
 	__u32 gen;
 	__u8 isolation[2]; /* indexed by enum pf_dir */
 	__u8 pad[2];
+	/* [dir][family == IPv6]: how many distinct prefix lengths the entries
+	 * have (or PF_SET_PLENS_TRIE), and those lengths, longest first. */
+	__u8 n_plens[2][2];
+	__u8 plens[2][2][PF_SET_PLENS];
 };
 
 /* pf_config[0]: node-wide settings read on the new-flow path only. */
@@ -206,6 +224,7 @@ struct pf_event {
 PF_STATIC_ASSERT(sizeof(struct pf_rule_key) == 28, "pf_rule_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_host_key) == 24, "pf_host_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 12, "pf_rule_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_set_val) == 12 + 4 * PF_SET_PLENS, "pf_set_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_port_chunk) == 8 + 8 * PF_PORT_CHUNK, "pf_port_chunk layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_key) == 44, "pf_ct_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_val) == 24, "pf_ct_val layout");

@@ -76,7 +76,7 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 		goto allow;
 	}
 
-	rule = set ? pf_rule_lookup(set->gen, dir, &p) : NULL;
+	rule = set ? pf_rule_lookup(set, dir, &p) : NULL;
 	if (rule && pf_ports_allow(set->gen, rule, &p)) {
 		pf_ct_learn(&ck, dir);
 		pf_count(PF_REASON_POLICY_ALLOW);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -130,10 +131,40 @@ static const struct out_col pod_cols[] = {
 	{ "ifindex", "IFINDEX", NULL }, { "ifname", "IFNAME", NULL },
 	{ "set_id", "SET", NULL },	{ NULL, NULL, NULL },
 };
+/* A set's "lookup" object as "ingress ipv4 32,24; egress ipv6 trie": the
+ * directions and families that have entries. */
+static char *format_lookup(json_t *lookup)
+{
+	static const char *const dirs[] = { "ingress", "egress" }, *const fams[] = { "ipv4", "ipv6" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool any = false;
+
+	if (!f)
+		return NULL;
+	for (int d = 0; d < 2; d++) {
+		for (int fa = 0; fa < 2; fa++) {
+			json_t *v = json_object_get(json_object_get(lookup, dirs[d]), fams[fa]);
+			char *cell;
+
+			if (!v || (json_is_array(v) && !json_array_size(v)))
+				continue;
+			cell = out_cell(v);
+			fprintf(f, "%s%s %s %s", any ? "; " : "", dirs[d], fams[fa], cell ? cell : "?");
+			free(cell);
+			any = true;
+		}
+	}
+	if (!any)
+		fputs("-", f);
+	fclose(f);
+	return text;
+}
 static const struct out_col set_cols[] = {
 	{ "set_id", "SET", NULL },	{ "gen", "GEN", NULL },
 	{ "ingress", "INGRESS", NULL }, { "egress", "EGRESS", NULL },
-	{ NULL, NULL, NULL },
+	{ "lookup", "LOOKUP", format_lookup }, { NULL, NULL, NULL },
 };
 static char *format_ports(json_t *ports)
 {
@@ -149,7 +180,7 @@ static const struct out_col rule_cols[] = {
 };
 static const struct out_col host_cols[] = {
 	{ "gen", "GEN", NULL },		  { "direction", "DIRECTION", NULL },
-	{ "family", "FAMILY", NULL },	  { "address", "ADDRESS", NULL },
+	{ "family", "FAMILY", NULL },	  { "cidr", "CIDR", NULL },
 	{ "rule_id", "RULE", NULL },	  { "flags", "FLAGS", NULL },
 	{ "ports_id", "PORTS_ID", NULL }, { "n_chunks", "CHUNKS", NULL },
 	{ "ports", "PORTS", format_ports }, { NULL, NULL, NULL },

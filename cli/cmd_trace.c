@@ -238,7 +238,7 @@ static json_t *trace_entry_json(const struct pf_trace_hop *h)
 
 	if (!h->matched)
 		return json_null();
-	return json_pack("{s:s, s:s, s:I, s:o*, s:b}", "map", h->entry.host ? "pf_hosts" : "pf_rules",
+	return json_pack("{s:s, s:s, s:I, s:o*, s:b}", "map", h->entry.hashed ? "pf_hosts" : "pf_rules",
 			 "cidr", pf_cidr_format(&h->entry.prefix, buf, sizeof(buf)), "rule_id",
 			 (json_int_t)h->entry.rule_id, "ports", cli_portset_json(&h->entry.ports),
 			 "ports_complete", h->entry.ports_complete);

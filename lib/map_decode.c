@@ -148,27 +148,43 @@ const char *pf_port_range_text(const struct pf_port_range *r, char *buf, size_t 
 	return buf;
 }
 
-const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len)
+/* The prefix of len bits of addr (the bits past it are ignored), or NULL
+ * when it cannot be one of family. */
+static const char *pf_prefix_text(uint8_t family, unsigned len, const uint8_t *addr, char *buf,
+				  size_t buflen)
 {
-	struct pf_cidr c = { .family = k->dir_family & 0xf };
+	struct pf_cidr c = { .family = family };
 
-	if (k->prefixlen < PF_RULE_KEY_PREFIX_BASE ||
-	    (c.family != PF_FAMILY_V4 && c.family != PF_FAMILY_V6) ||
-	    k->prefixlen - PF_RULE_KEY_PREFIX_BASE > pf_cidr_max_len(c.family)) {
-		snprintf(buf, len, "invalid prefixlen %u", k->prefixlen);
-		return buf;
-	}
-	c.len = (uint8_t)(k->prefixlen - PF_RULE_KEY_PREFIX_BASE);
-	/* The trie matches only the prefix bits, whatever follows them. */
+	if ((family != PF_FAMILY_V4 && family != PF_FAMILY_V6) || len > pf_cidr_max_len(family))
+		return NULL;
+	c.len = (uint8_t)len;
 	for (unsigned i = 0; i < sizeof(c.addr); i++) {
 		unsigned bit = i * 8;
 
 		if (bit + 8 <= c.len)
-			c.addr[i] = k->addr[i];
+			c.addr[i] = addr[i];
 		else if (bit < c.len)
-			c.addr[i] = k->addr[i] & (uint8_t)(0xff << (8 - (c.len - bit)));
+			c.addr[i] = addr[i] & (uint8_t)(0xff << (8 - (c.len - bit)));
 	}
-	return pf_cidr_format(&c, buf, len);
+	return pf_cidr_format(&c, buf, buflen);
+}
+
+const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len)
+{
+	/* The trie matches only the prefix bits, whatever follows them. */
+	if (k->prefixlen >= PF_RULE_KEY_PREFIX_BASE &&
+	    pf_prefix_text(k->dir_family & 0xf, k->prefixlen - PF_RULE_KEY_PREFIX_BASE, k->addr,
+			   buf, len))
+		return buf;
+	snprintf(buf, len, "invalid prefixlen %u", k->prefixlen);
+	return buf;
+}
+
+const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t len)
+{
+	if (!pf_prefix_text(k->dir_family & 0xf, k->plen, k->addr, buf, len))
+		snprintf(buf, len, "invalid prefix length %u", k->plen);
+	return buf;
 }
 
 json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
@@ -207,11 +223,34 @@ json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf
 			 "set_id", (json_int_t)v->set_id);
 }
 
+/* How one direction and family of a set is looked up: its prefix lengths,
+ * "trie", or "invalid" for a count no compiler writes. */
+static json_t *pf_set_lookup_json(const struct pf_set_val *v, int dir, int v6)
+{
+	uint8_t n = v->n_plens[dir][v6];
+	json_t *lens;
+
+	if (n == PF_SET_PLENS_TRIE)
+		return json_string("trie");
+	if (n > PF_SET_PLENS)
+		return json_string("invalid");
+	lens = json_array();
+	for (uint8_t i = 0; lens && i < n; i++)
+		json_array_append_new(lens, json_integer(v->plens[dir][v6][i]));
+	return lens;
+}
+
 json_t *pf_decode_set_json(uint32_t set_id, const struct pf_set_val *v)
 {
-	return json_pack("{s:I, s:I, s:s, s:s}", "set_id", (json_int_t)set_id, "gen",
+	json_t *lookup = json_object();
+
+	for (int d = 0; lookup && d < 2; d++)
+		json_object_set_new(lookup, pf_dir_name((unsigned)d),
+				    json_pack("{s:o, s:o}", "ipv4", pf_set_lookup_json(v, d, 0),
+					      "ipv6", pf_set_lookup_json(v, d, 1)));
+	return json_pack("{s:I, s:I, s:s, s:s, s:o}", "set_id", (json_int_t)set_id, "gen",
 			 (json_int_t)v->gen, "ingress", pf_isolation_name(v->isolation[PF_DIR_INGRESS]),
-			 "egress", pf_isolation_name(v->isolation[PF_DIR_EGRESS]));
+			 "egress", pf_isolation_name(v->isolation[PF_DIR_EGRESS]), "lookup", lookup);
 }
 
 /* The fields pf_rules and pf_hosts share: the value's. */
@@ -244,10 +283,12 @@ json_t *pf_decode_rule_json(const struct pf_rule_key *k, const struct pf_rule_va
 
 json_t *pf_decode_host_json(const struct pf_host_key *k, const struct pf_rule_val *v)
 {
-	return pf_rule_val_fields(json_pack("{s:I, s:s, s:s, s:o}", "gen", (json_int_t)k->gen,
+	char cidr[64];
+
+	return pf_rule_val_fields(json_pack("{s:I, s:s, s:s, s:s}", "gen", (json_int_t)k->gen,
 					    "direction", pf_dir_name(k->dir_family >> 4),
 					    "family", pf_family_name(k->dir_family & 0xf),
-					    "address", pf_addr_json(k->dir_family & 0xf, k->addr)),
+					    "cidr", pf_decode_host_key(k, cidr, sizeof(cidr))),
 				  v);
 }
 

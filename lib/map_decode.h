@@ -38,13 +38,18 @@ const char *pf_port_range_text(const struct pf_port_range *r, char *buf, size_t 
 /* The CIDR an LPM rule key stands for (prefixlen - 40 bits of addr):
  * "10.0.0.0/8", or "invalid prefixlen N" when the key cannot be one. */
 const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len);
+/* The CIDR a pf_hosts key stands for (plen bits of addr): "10.0.0.5/32",
+ * "10.1.0.0/16", or "invalid prefix length N". */
+const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t len);
 
 /* Every port an entry allows, as words: its flags first ("all", "tcp all",
  * ...), then the ranges of its chunks in order. Empty: nothing allowed. */
 json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
 			     size_t n_chunks);
 
-/* One object per map entry. ifname may be NULL (not in this namespace). */
+/* One object per map entry. ifname may be NULL (not in this namespace).
+ * A set's "lookup" says, per direction and family, the prefix lengths its
+ * pf_hosts entries are found by, or "trie". */
 json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf_pod_val *v);
 json_t *pf_decode_set_json(uint32_t set_id, const struct pf_set_val *v);
 json_t *pf_decode_rule_json(const struct pf_rule_key *k, const struct pf_rule_val *v);

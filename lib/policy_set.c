@@ -21,7 +21,43 @@ static void pf_host_key_fill(struct pf_host_key *k, uint32_t gen, int dir,
 	memset(k, 0, sizeof(*k));
 	k->gen = gen;
 	k->dir_family = (uint8_t)(dir << 4 | c->family);
+	k->plen = c->len;
 	memcpy(k->addr, c->addr, 16);
+}
+
+/* Per direction and family, the distinct prefix lengths of the entries,
+ * longest first, or PF_SET_PLENS_TRIE when there are more than
+ * PF_SET_PLENS (abi/podfence_abi.h). */
+static void pf_set_plens(const struct pf_compiled *c, struct pf_set_val *v)
+{
+	for (int d = 0; d < 2; d++) {
+		for (int f = 0; f < 2; f++) {
+			uint8_t family = f ? PF_FAMILY_V6 : PF_FAMILY_V4;
+			bool have[129] = { false };
+			unsigned n = 0;
+
+			for (size_t i = 0; i < c->dir[d].n; i++)
+				if (c->dir[d].entries[i].prefix.family == family)
+					have[c->dir[d].entries[i].prefix.len] = true;
+			memset(v->plens[d][f], 0, PF_SET_PLENS);
+			for (int len = (int)pf_cidr_max_len(family); len >= 0; len--) {
+				if (!have[len])
+					continue;
+				if (n == PF_SET_PLENS) {
+					n = PF_SET_PLENS_TRIE;
+					break;
+				}
+				v->plens[d][f][n++] = (uint8_t)len;
+			}
+			v->n_plens[d][f] = (uint8_t)n;
+		}
+	}
+}
+
+/* Whether an entry of a set laid out as v goes to pf_hosts (else pf_rules). */
+static bool pf_entry_hashed(const struct pf_set_val *v, int dir, const struct pf_cidr *c)
+{
+	return v->n_plens[dir][c->family == PF_FAMILY_V6] != PF_SET_PLENS_TRIE || pf_is_host(c);
 }
 
 static void pf_rule_key_fill(struct pf_rule_key *k, uint32_t gen, int dir,
@@ -38,11 +74,14 @@ static void pf_rule_key_fill(struct pf_rule_key *k, uint32_t gen, int dir,
 static void pf_gen_purge_compiled(struct pf_datapath *dp, uint32_t gen,
 				  const struct pf_compiled *c)
 {
+	struct pf_set_val layout;
+
+	pf_set_plens(c, &layout);
 	for (int d = 0; d < 2; d++) {
 		for (size_t i = 0; i < c->dir[d].n; i++) {
 			const struct pf_cidr *p = &c->dir[d].entries[i].prefix;
 
-			if (pf_is_host(p)) {
+			if (pf_entry_hashed(&layout, d, p)) {
 				struct pf_host_key hk;
 
 				pf_host_key_fill(&hk, gen, d, p);
@@ -125,7 +164,8 @@ int pf_gen_purge_scan(struct pf_datapath *dp, uint32_t gen)
 	return err;
 }
 
-static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_compiled *c)
+static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_compiled *c,
+			const struct pf_set_val *layout)
 {
 	struct pf_port_chunk chunk;
 
@@ -155,7 +195,7 @@ static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_co
 			};
 			int r;
 
-			if (pf_is_host(&e->prefix)) {
+			if (pf_entry_hashed(layout, d, &e->prefix)) {
 				struct pf_host_key hk;
 
 				pf_host_key_fill(&hk, gen, d, &e->prefix);
@@ -248,9 +288,10 @@ int pf_policy_set_apply(struct pf_datapath *dp, uint32_t set_id, const struct pf
 
 	v.isolation[PF_DIR_INGRESS] = c->dir[PF_DIR_INGRESS].isolation;
 	v.isolation[PF_DIR_EGRESS] = c->dir[PF_DIR_EGRESS].isolation;
+	pf_set_plens(c, &v);
 	had_old = !bpf_map_lookup_elem(dp->map_fd[PF_MAP_SETS], &set_id, &old);
 
-	err = pf_gen_write(dp, v.gen, c);
+	err = pf_gen_write(dp, v.gen, c, &v);
 	if (err) {
 		pf_err("write rules of policy set %u (generation %u): %s; the previous rules "
 		       "stay in force", set_id, v.gen, strerror(-err));

@@ -161,8 +161,62 @@ static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 	return 0;
 }
 
-/* The entry the program finds for the peer: the exact pf_hosts key first,
- * then the longest pf_rules prefix (an LPM lookup with a full-length key). */
+/* A set with few prefix lengths: one pf_hosts key per length, longest
+ * first; the first one present is the entry (*len its length). */
+static int trace_find_hashed(const struct pf_trace_maps *m, const struct pf_trace_hop *h,
+			     struct pf_host_key *hk, const uint8_t *peer, unsigned *len,
+			     struct pf_rule_val *v, char *err, size_t err_len)
+{
+	for (unsigned i = 0; i < h->n_plens && i < PF_SET_PLENS; i++) {
+		hk->plen = h->plens[i];
+		memcpy(hk->addr, peer, 16);
+		trace_mask(hk->addr, hk->plen);
+		if (!bpf_map_lookup_elem(m->hosts, hk, v)) {
+			*len = hk->plen;
+			return 1;
+		}
+		if (errno != ENOENT)
+			return trace_fail(err, err_len, -errno, "look up pf_hosts: %s",
+					  strerror(errno));
+	}
+	return 0;
+}
+
+/* A set with many prefix lengths: the exact pf_hosts key, then the longest
+ * pf_rules prefix (an LPM lookup with a full-length key). */
+static int trace_find_trie(const struct pf_trace_maps *m, struct pf_host_key *hk,
+			   struct pf_rule_key *rk, unsigned max, bool *hashed, unsigned *len,
+			   struct pf_rule_val *v, char *err, size_t err_len)
+{
+	struct pf_rule_val w;
+
+	hk->plen = (uint8_t)max;
+	*len = max;
+	*hashed = !bpf_map_lookup_elem(m->hosts, hk, v);
+	if (*hashed)
+		return 1;
+	if (errno != ENOENT)
+		return trace_fail(err, err_len, -errno, "look up pf_hosts: %s", strerror(errno));
+	rk->prefixlen = PF_RULE_KEY_PREFIX_BASE + max;
+	if (bpf_map_lookup_elem(m->rules, rk, v)) {
+		if (errno != ENOENT)
+			return trace_fail(err, err_len, -errno, "look up pf_rules: %s",
+					  strerror(errno));
+		return 0; /* no entry covers the peer */
+	}
+	/* An LPM lookup gives the value, not the key. A key of length L finds
+	 * the longest entry of at most L bits, so the entry's own length is the
+	 * shortest that still finds it (rule ids are unique within a
+	 * generation and direction). */
+	for (*len = 0; *len < max; (*len)++) {
+		rk->prefixlen = PF_RULE_KEY_PREFIX_BASE + *len;
+		if (!bpf_map_lookup_elem(m->rules, rk, &w) && w.rule_id == v->rule_id)
+			break;
+	}
+	return 1;
+}
+
+/* The entry the program finds for the peer, as bpf/lib/policy.h finds it. */
 static int trace_entry_lookup(const struct pf_trace_maps *m, const struct pf_trace_flow *f,
 			      struct pf_trace_hop *h, char *err, size_t err_len)
 {
@@ -172,32 +226,18 @@ static int trace_entry_lookup(const struct pf_trace_maps *m, const struct pf_tra
 	struct pf_host_key hk = { .gen = h->gen, .dir_family = dir_family };
 	struct pf_rule_key rk = { .gen = htonl(h->gen), .dir_family = dir_family };
 	struct pf_trace_entry *e = &h->entry;
-	struct pf_rule_val v, w;
+	struct pf_rule_val v;
+	int found;
 
 	memcpy(hk.addr, peer, 16);
 	memcpy(rk.addr, peer, 16);
-	if (!bpf_map_lookup_elem(m->hosts, &hk, &v)) {
-		e->host = true;
-	} else if (errno != ENOENT) {
-		return trace_fail(err, err_len, -errno, "look up pf_hosts: %s", strerror(errno));
-	} else {
-		rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + max;
-		if (bpf_map_lookup_elem(m->rules, &rk, &v)) {
-			if (errno != ENOENT)
-				return trace_fail(err, err_len, -errno, "look up pf_rules: %s",
-						  strerror(errno));
-			return 0; /* no entry covers the peer */
-		}
-		/* An LPM lookup gives the value, not the key. A key of length L
-		 * finds the longest entry of at most L bits, so the entry's own
-		 * length is the shortest that still finds it (rule ids are
-		 * unique within a generation and direction). */
-		for (len = 0; len < max; len++) {
-			rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + len;
-			if (!bpf_map_lookup_elem(m->rules, &rk, &w) && w.rule_id == v.rule_id)
-				break;
-		}
-	}
+	e->hashed = h->n_plens != PF_SET_PLENS_TRIE;
+	if (e->hashed)
+		found = trace_find_hashed(m, h, &hk, peer, &len, &v, err, err_len);
+	else
+		found = trace_find_trie(m, &hk, &rk, max, &e->hashed, &len, &v, err, err_len);
+	if (found <= 0)
+		return found;
 	h->matched = true;
 	e->prefix.family = f->family;
 	e->prefix.len = (uint8_t)len;
@@ -232,8 +272,12 @@ static int trace_read_state(const struct pf_trace_maps *m, const struct pf_trace
 					  h->set_id, strerror(errno));
 	}
 	if (h->has_set) {
+		int v6 = f->family == PF_FAMILY_V6;
+
 		h->gen = set.gen;
 		h->isolation = set.isolation[h->dir];
+		h->n_plens = set.n_plens[h->dir][v6];
+		memcpy(h->plens, set.plens[h->dir][v6], sizeof(h->plens));
 	}
 	if (with_entry && h->isolation == PF_ISO_ISOLATED)
 		return trace_entry_lookup(m, f, h, err, err_len);

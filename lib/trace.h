@@ -13,9 +13,10 @@
  *
  * The verdict of a hop is the program's own return code. Why: the maps are
  * read the way the program reads them (pf_pods, pf_sets, pf_config, then the
- * exact pf_hosts entry or the longest pf_rules prefix, then that entry's
- * pf_ports chunks), and that reading must give the program's verdict to be
- * reported as "explained". No switch is turned on for a trace (events stay
+ * peer's entry: one pf_hosts key per prefix length of the set, or the exact
+ * pf_hosts entry and then the longest pf_rules prefix, then that entry's
+ * ports), and that reading must give the program's verdict to be reported
+ * as "explained". No switch is turned on for a trace (events stay
  * as configured; nothing global changes).
  *
  * Side effects, the same as one real first packet's: the verdict counters
@@ -57,7 +58,7 @@ struct pf_trace_flow {
 
 /* The flattened entry that covers the peer in one direction. */
 struct pf_trace_entry {
-	bool host;                /* pf_hosts (exact address) or pf_rules (prefix) */
+	bool hashed;              /* found in pf_hosts, else in the pf_rules trie */
 	struct pf_cidr prefix;    /* the key's address and prefix length */
 	uint32_t rule_id;         /* index of the flattened entry in its direction */
 	struct pf_portset ports;  /* what it allows: flags and the pf_ports ranges */
@@ -77,6 +78,10 @@ struct pf_trace_hop {
 	bool has_set;             /* the set is in pf_sets ... */
 	uint32_t gen;             /* ... at this generation */
 	uint8_t isolation;        /* enum pf_isolation for dir */
+	/* How the set's entries for dir and the flow's family are looked up:
+	 * these prefix lengths in pf_hosts, or PF_SET_PLENS_TRIE. */
+	uint8_t n_plens;
+	uint8_t plens[PF_SET_PLENS];
 	uint32_t mode;            /* enum pf_mode of pf_config */
 	bool matched;             /* entry holds the flattened entry for the peer */
 	struct pf_trace_entry entry;

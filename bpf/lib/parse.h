@@ -16,8 +16,8 @@ struct pf_pkt {
 	__u8 icmp_nd;     /* IPv6 neighbour discovery: always allowed */
 	__u16 sport;      /* host order */
 	__u16 dport;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	__u32 saddr[4];   /* network order; IPv4 in saddr[0], the rest zero */
+	__u32 daddr[4];
 };
 
 enum pf_parse_result {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The policy lookup. User space flattens a policy set's rules so that the
  * longest matching prefix alone carries the union of every rule covering the
- * peer address (except holes included): one exact-host lookup, else one LPM
- * lookup, then a search of that entry's port intervals. */
+ * peer address (except holes included): one hash lookup per prefix length
+ * the set has (or an exact-host lookup, then one LPM lookup, for sets with
+ * many lengths), then a search of that entry's port intervals. */
 #ifndef PF_BPF_POLICY_H
 #define PF_BPF_POLICY_H
 
@@ -80,23 +81,63 @@ static __always_inline int pf_ports_allow(__u32 gen, const struct pf_rule_val *v
 	return s.found;
 }
 
-/* The flattened entry covering the peer address, or NULL. */
-static __always_inline struct pf_rule_val *pf_rule_lookup(__u32 gen, enum pf_dir dir,
+/* word (network order) keeping its first bits bits. */
+static __always_inline __u32 pf_mask_word(__u32 word, int bits)
+{
+	if (bits >= 32)
+		return word;
+	if (bits <= 0)
+		return 0;
+	return word & bpf_htonl(~0u << (32 - bits));
+}
+
+/* The flattened entry covering the peer address, or NULL. A set with few
+ * prefix lengths (abi/podfence_abi.h) is searched one hash lookup per
+ * length, longest first; otherwise the single address by hash, then the
+ * LPM trie. */
+static __always_inline struct pf_rule_val *pf_rule_lookup(const struct pf_set_val *set,
+							  enum pf_dir dir,
 							  const struct pf_pkt *p)
 {
-	const __u8 *peer = dir == PF_DIR_EGRESS ? p->daddr : p->saddr;
+	const __u32 *peer = dir == PF_DIR_EGRESS ? p->daddr : p->saddr;
+	int v6 = p->family == PF_FAMILY_V6;
+	__u8 n = set->n_plens[dir & 1][v6];
 	struct pf_host_key hk = {};
 	struct pf_rule_key rk = {};
 	struct pf_rule_val *v;
+	__u32 w[4] = {};
+	int j;
 
-	hk.gen = gen;
+	hk.gen = set->gen;
 	hk.dir_family = (dir << 4) | p->family;
+	if (n != PF_SET_PLENS_TRIE) {
+		for (j = 0; j < PF_SET_PLENS; j++) {
+			int plen;
+
+			if (j >= n)
+				break;
+			plen = set->plens[dir & 1][v6][j];
+			hk.plen = plen;
+			w[0] = pf_mask_word(peer[0], plen);
+			if (v6) {
+				w[1] = pf_mask_word(peer[1], plen - 32);
+				w[2] = pf_mask_word(peer[2], plen - 64);
+				w[3] = pf_mask_word(peer[3], plen - 96);
+			}
+			__builtin_memcpy(hk.addr, w, 16);
+			v = bpf_map_lookup_elem(&pf_hosts, &hk);
+			if (v)
+				return v;
+		}
+		return NULL;
+	}
+	hk.plen = v6 ? 128 : 32;
 	__builtin_memcpy(hk.addr, peer, 16);
 	v = bpf_map_lookup_elem(&pf_hosts, &hk);
 	if (v)
 		return v;
-	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + (p->family == PF_FAMILY_V4 ? 32 : 128);
-	rk.gen = bpf_htonl(gen);
+	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + hk.plen;
+	rk.gen = bpf_htonl(set->gen);
 	rk.dir_family = hk.dir_family;
 	__builtin_memcpy(rk.addr, peer, 16);
 	return bpf_map_lookup_elem(&pf_rules, &rk);

@@ -166,15 +166,37 @@ static void rule_entry_json(void **state)
 
 static void host_entry_json(void **state)
 {
-	struct pf_host_key k = { .gen = 9, .dir_family = PF_DIR_EGRESS << 4 | PF_FAMILY_V6 };
+	struct pf_host_key k = { .gen = 9, .dir_family = PF_DIR_EGRESS << 4 | PF_FAMILY_V6,
+				 .plen = 128 };
 	struct pf_rule_val v = { .rule_id = 0, .flags = PF_RULE_ALL_PORTS };
 
 	(void)state;
 	set_addr(k.addr, AF_INET6, "fd00::5");
 	assert_json(pf_decode_host_json(&k, &v),
 		    "{\"gen\":9,\"direction\":\"egress\",\"family\":\"ipv6\","
-		    "\"address\":\"fd00::5\",\"rule_id\":0,\"flags\":\"all-ports\","
+		    "\"cidr\":\"fd00::5/128\",\"rule_id\":0,\"flags\":\"all-ports\","
 		    "\"ports_id\":0,\"n_chunks\":0}");
+}
+
+static void host_key_is_a_prefix_of_its_length(void **state)
+{
+	struct pf_host_key k = { .dir_family = PF_DIR_INGRESS << 4 | PF_FAMILY_V4, .plen = 16 };
+	char buf[64];
+
+	(void)state;
+	set_addr(k.addr, AF_INET, "10.1.0.0");
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "10.1.0.0/16");
+	k.plen = 32;
+	set_addr(k.addr, AF_INET, "10.1.2.3");
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "10.1.2.3/32");
+	k.plen = 33;
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "invalid prefix length 33");
+	k.dir_family = PF_FAMILY_V6;
+	k.plen = 64;
+	set_addr(k.addr, AF_INET6, "fd00:1::");
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "fd00:1::/64");
+	k.dir_family = 0;
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "invalid prefix length 64");
 }
 
 static void port_chunk_json_lists_its_ranges(void **state)
@@ -277,7 +299,9 @@ static void frag_entry_json(void **state)
 static void pod_set_config_and_metric_json(void **state)
 {
 	struct pf_pod_val pod = { .set_id = 12 };
-	struct pf_set_val set = { .gen = 4, .isolation = { PF_ISO_ISOLATED, PF_ISO_OPEN } };
+	struct pf_set_val set = { .gen = 4, .isolation = { PF_ISO_ISOLATED, PF_ISO_OPEN },
+				  .n_plens = { { 2, 0 }, { PF_SET_PLENS_TRIE, 1 } },
+				  .plens = { { { 32, 24 } }, { { 0 }, { 64 } } } };
 	struct pf_config cfg = { .mode = PF_MODE_STRICT, .events_enabled = 1 };
 
 	(void)state;
@@ -286,11 +310,16 @@ static void pod_set_config_and_metric_json(void **state)
 	assert_json(pf_decode_pod_json(5, NULL, &pod),
 		    "{\"ifindex\":5,\"ifname\":null,\"set_id\":12}");
 	assert_json(pf_decode_set_json(12, &set),
-		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"isolated\",\"egress\":\"open\"}");
+		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"isolated\",\"egress\":\"open\","
+		    "\"lookup\":{\"ingress\":{\"ipv4\":[32,24],\"ipv6\":[]},"
+		    "\"egress\":{\"ipv4\":\"trie\",\"ipv6\":[64]}}}");
 	set.isolation[PF_DIR_INGRESS] = PF_ISO_UNKNOWN;
 	set.isolation[PF_DIR_EGRESS] = 9;
+	set.n_plens[PF_DIR_INGRESS][0] = PF_SET_PLENS + 1;
 	assert_json(pf_decode_set_json(12, &set),
-		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"unknown\",\"egress\":\"invalid\"}");
+		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"unknown\",\"egress\":\"invalid\","
+		    "\"lookup\":{\"ingress\":{\"ipv4\":\"invalid\",\"ipv6\":[]},"
+		    "\"egress\":{\"ipv4\":\"trie\",\"ipv6\":[64]}}}");
 	assert_json(pf_decode_config_json(&cfg), "{\"mode\":\"strict\",\"events\":\"on\"}");
 	cfg = (struct pf_config){ 0 };
 	assert_json(pf_decode_config_json(&cfg), "{\"mode\":\"standard\",\"events\":\"off\"}");
@@ -309,6 +338,7 @@ int main(void)
 		cmocka_unit_test(rule_key_cidr_is_prefixlen_minus_40),
 		cmocka_unit_test(rule_entry_json),
 		cmocka_unit_test(host_entry_json),
+		cmocka_unit_test(host_key_is_a_prefix_of_its_length),
 		cmocka_unit_test(port_chunk_json_lists_its_ranges),
 		cmocka_unit_test(allowed_ports_are_flags_then_ranges_of_every_chunk),
 		cmocka_unit_test(ct_entry_from_the_pods_side_with_idle_seconds),
