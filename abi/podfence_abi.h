@@ -104,23 +104,38 @@ struct pf_host_key {
 	__u8 addr[16];
 };
 
+/* Ranges are encoded as (proto << 16 | port), inclusive. */
+struct pf_port_range {
+	__u32 lo;
+	__u32 hi;
+};
+
+/* An entry with at most PF_RULE_INLINE ranges carries them in its value:
+ * no pf_ports lookup. One with more keeps them in pf_ports chunks; up to
+ * PF_RULE_CHUNK_INDEX chunks, the value carries each chunk's last key, so
+ * the datapath looks up the one chunk that can hold the port. Longer lists
+ * are walked chunk by chunk. */
+#define PF_RULE_INLINE 4
+#define PF_RULE_CHUNK_INDEX (2 * PF_RULE_INLINE)
+
 struct pf_rule_val {
 	__u32 rule_id;    /* index of the flattened entry, for events and trace */
-	__u32 ports_id;   /* key into pf_ports; 0 when no ranges */
-	__u16 n_chunks;   /* how many pf_ports chunks ports_id has */
+	__u32 ports_id;   /* key into pf_ports (when n_chunks) */
+	__u16 n_chunks;   /* how many pf_ports chunks ports_id has; 0: none */
 	__u16 flags;      /* PF_RULE_* */
+	__u8 n_inline;    /* ranges in inl[]; then n_chunks is 0 */
+	__u8 pad[3];
+	union {
+		struct pf_port_range inl[PF_RULE_INLINE];
+		/* n_chunks <= PF_RULE_CHUNK_INDEX: hi of each chunk's last range */
+		__u32 chunk_last[PF_RULE_CHUNK_INDEX];
+	};
 };
 
 struct pf_port_key {
 	__u32 gen;
 	__u32 ports_id;
 	__u32 chunk;
-};
-
-/* Ranges are encoded as (proto << 16 | port), inclusive. */
-struct pf_port_range {
-	__u32 lo;
-	__u32 hi;
 };
 
 struct pf_port_chunk {
@@ -223,7 +238,7 @@ struct pf_event {
 
 PF_STATIC_ASSERT(sizeof(struct pf_rule_key) == 28, "pf_rule_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_host_key) == 24, "pf_host_key layout");
-PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 12, "pf_rule_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 16 + 8 * PF_RULE_INLINE, "pf_rule_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_set_val) == 12 + 4 * PF_SET_PLENS, "pf_set_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_port_chunk) == 8 + 8 * PF_PORT_CHUNK, "pf_port_chunk layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_key) == 44, "pf_ct_key layout");

@@ -42,8 +42,9 @@ static int dump_set(const void *key, const void *value, void *arg)
 	return dump_append(arg, pf_decode_set_json(*(const uint32_t *)key, value));
 }
 
-/* The ports an entry allows, read from its chunks in pf_ports. A missing
- * chunk (a generation being written or retired) is named in the list. */
+/* The ports an entry allows, from its value or read from its chunks in
+ * pf_ports. A missing chunk (a generation being written or retired) is
+ * named in the list. */
 static json_t *entry_ports(const struct dump_ctx *d, uint32_t gen, const struct pf_rule_val *v)
 {
 	size_t want = v->n_chunks < PF_PORT_CHUNKS_MAX ? v->n_chunks : PF_PORT_CHUNKS_MAX, n;
@@ -53,6 +54,12 @@ static json_t *entry_ports(const struct dump_ctx *d, uint32_t gen, const struct 
 
 	if (!chunks)
 		return NULL;
+	if (v->n_inline) {
+		pf_rule_val_inline_chunk(v, chunks);
+		ports = pf_decode_ports_json(v->flags, chunks, 1);
+		free(chunks);
+		return ports;
+	}
 	for (n = 0; n < want; n++) {
 		struct pf_port_key k = { .gen = gen, .ports_id = v->ports_id, .chunk = (uint32_t)n };
 
@@ -175,15 +182,17 @@ static const struct out_col rule_cols[] = {
 	{ "gen", "GEN", NULL },		  { "direction", "DIRECTION", NULL },
 	{ "family", "FAMILY", NULL },	  { "cidr", "CIDR", NULL },
 	{ "rule_id", "RULE", NULL },	  { "flags", "FLAGS", NULL },
-	{ "ports_id", "PORTS_ID", NULL }, { "n_chunks", "CHUNKS", NULL },
-	{ "ports", "PORTS", format_ports }, { NULL, NULL, NULL },
+	{ "n_inline", "INLINE", NULL },	  { "ports_id", "PORTS_ID", NULL },
+	{ "n_chunks", "CHUNKS", NULL },	  { "ports", "PORTS", format_ports },
+	{ NULL, NULL, NULL },
 };
 static const struct out_col host_cols[] = {
 	{ "gen", "GEN", NULL },		  { "direction", "DIRECTION", NULL },
 	{ "family", "FAMILY", NULL },	  { "cidr", "CIDR", NULL },
 	{ "rule_id", "RULE", NULL },	  { "flags", "FLAGS", NULL },
-	{ "ports_id", "PORTS_ID", NULL }, { "n_chunks", "CHUNKS", NULL },
-	{ "ports", "PORTS", format_ports }, { NULL, NULL, NULL },
+	{ "n_inline", "INLINE", NULL },	  { "ports_id", "PORTS_ID", NULL },
+	{ "n_chunks", "CHUNKS", NULL },	  { "ports", "PORTS", format_ports },
+	{ NULL, NULL, NULL },
 };
 static const struct out_col port_cols[] = {
 	{ "gen", "GEN", NULL }, { "ports_id", "PORTS_ID", NULL }, { "chunk", "CHUNK", NULL },

@@ -187,6 +187,13 @@ const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t le
 	return buf;
 }
 
+void pf_rule_val_inline_chunk(const struct pf_rule_val *v, struct pf_port_chunk *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->n = v->n_inline < PF_RULE_INLINE ? v->n_inline : PF_RULE_INLINE;
+	memcpy(c->r, v->inl, c->n * sizeof(c->r[0]));
+}
+
 json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
 			     size_t n_chunks)
 {
@@ -258,9 +265,10 @@ static json_t *pf_rule_val_fields(json_t *o, const struct pf_rule_val *v)
 {
 	char flags[64];
 
-	if (o && json_object_update_new(o, json_pack("{s:I, s:s, s:I, s:i}", "rule_id",
+	if (o && json_object_update_new(o, json_pack("{s:I, s:s, s:i, s:I, s:i}", "rule_id",
 						      (json_int_t)v->rule_id, "flags",
 						      pf_rule_flags_text(v->flags, flags, sizeof(flags)),
+						      "n_inline", (int)v->n_inline,
 						      "ports_id", (json_int_t)v->ports_id,
 						      "n_chunks", (int)v->n_chunks))) {
 		json_decref(o);

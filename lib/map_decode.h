@@ -42,6 +42,10 @@ const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t le
  * "10.1.0.0/16", or "invalid prefix length N". */
 const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t len);
 
+/* The ranges an entry carries in its value, as one chunk (c->n is 0 when
+ * they are in pf_ports chunks instead). */
+void pf_rule_val_inline_chunk(const struct pf_rule_val *v, struct pf_port_chunk *c);
+
 /* Every port an entry allows, as words: its flags first ("all", "tcp all",
  * ...), then the ranges of its chunks in order. Empty: nothing allowed. */
 json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,

@@ -70,6 +70,36 @@ static void pf_rule_key_fill(struct pf_rule_key *k, uint32_t gen, int dir,
 	memcpy(k->addr, c->addr, 16);
 }
 
+/* The pf_ports chunks a port set takes: none when its ranges fit in the
+ * entries' values. */
+static size_t pf_stored_chunks(const struct pf_portset *ps)
+{
+	return ps->n <= PF_RULE_INLINE ? 0 : pf_portset_chunks(ps);
+}
+
+/* The value of an entry allowing ps (ports_id its index). */
+static void pf_rule_val_fill(struct pf_rule_val *v, uint32_t rule_id, uint32_t ports_id,
+			     const struct pf_portset *ps)
+{
+	size_t chunks = pf_stored_chunks(ps);
+
+	memset(v, 0, sizeof(*v));
+	v->rule_id = rule_id;
+	v->ports_id = ports_id;
+	v->flags = ps->flags;
+	if (!chunks) {
+		v->n_inline = (uint8_t)ps->n;
+		memcpy(v->inl, ps->r, ps->n * sizeof(ps->r[0]));
+		return;
+	}
+	v->n_chunks = (uint16_t)chunks;
+	for (size_t c = 0; c < chunks && chunks <= PF_RULE_CHUNK_INDEX; c++) {
+		size_t last = (c + 1) * PF_PORT_CHUNK;
+
+		v->chunk_last[c] = ps->r[(last < ps->n ? last : ps->n) - 1].hi;
+	}
+}
+
 /* Deletes the keys a compiled set wrote under gen (missing keys are fine). */
 static void pf_gen_purge_compiled(struct pf_datapath *dp, uint32_t gen,
 				  const struct pf_compiled *c)
@@ -95,7 +125,7 @@ static void pf_gen_purge_compiled(struct pf_datapath *dp, uint32_t gen,
 		}
 	}
 	for (uint32_t ps = 0; ps < c->n_portsets; ps++) {
-		for (uint32_t ch = 0; ch < pf_portset_chunks(&c->portsets[ps]); ch++) {
+		for (uint32_t ch = 0; ch < pf_stored_chunks(&c->portsets[ps]); ch++) {
 			struct pf_port_key pk = { .gen = gen, .ports_id = ps, .chunk = ch };
 
 			bpf_map_delete_elem(dp->map_fd[PF_MAP_PORTS], &pk);
@@ -172,7 +202,7 @@ static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_co
 	for (uint32_t ps = 0; ps < c->n_portsets; ps++) {
 		const struct pf_portset *set = &c->portsets[ps];
 
-		for (uint32_t ch = 0; ch < pf_portset_chunks(set); ch++) {
+		for (uint32_t ch = 0; ch < pf_stored_chunks(set); ch++) {
 			struct pf_port_key pk = { .gen = gen, .ports_id = ps, .chunk = ch };
 			size_t first = (size_t)ch * PF_PORT_CHUNK, n = set->n - first;
 
@@ -186,15 +216,10 @@ static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_co
 	for (int d = 0; d < 2; d++) {
 		for (size_t i = 0; i < c->dir[d].n; i++) {
 			const struct pf_flat_entry *e = &c->dir[d].entries[i];
-			const struct pf_portset *set = &c->portsets[e->portset];
-			struct pf_rule_val v = {
-				.rule_id = (uint32_t)i,
-				.ports_id = e->portset,
-				.n_chunks = (uint16_t)pf_portset_chunks(set),
-				.flags = set->flags,
-			};
+			struct pf_rule_val v;
 			int r;
 
+			pf_rule_val_fill(&v, (uint32_t)i, e->portset, &c->portsets[e->portset]);
 			if (pf_entry_hashed(layout, d, &e->prefix)) {
 				struct pf_host_key hk;
 

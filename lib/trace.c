@@ -124,7 +124,7 @@ static void trace_mask(uint8_t *addr, unsigned len)
 	}
 }
 
-/* The ports an entry allows, from its pf_ports chunks. */
+/* The ports an entry allows, from its value or its pf_ports chunks. */
 static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 			     const struct pf_rule_val *v, struct pf_trace_entry *e,
 			     char *err, size_t err_len)
@@ -136,6 +136,14 @@ static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 	memset(ps, 0, sizeof(*ps));
 	ps->flags = v->flags;
 	e->ports_complete = true;
+	pf_rule_val_inline_chunk(v, &c);
+	if (c.n && !(ps->r = malloc(c.n * sizeof(c.r[0]))))
+		return trace_fail(err, err_len, -ENOMEM, "read the entry's ports: %s",
+				  strerror(ENOMEM));
+	if (c.n) {
+		memcpy(ps->r, c.r, c.n * sizeof(c.r[0]));
+		ps->n = ps->cap = c.n;
+	}
 	for (uint32_t ch = 0; ch < n; ch++) {
 		struct pf_port_key k = { .gen = gen, .ports_id = v->ports_id, .chunk = ch };
 		struct pf_port_range *grown;

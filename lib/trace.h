@@ -61,7 +61,8 @@ struct pf_trace_entry {
 	bool hashed;              /* found in pf_hosts, else in the pf_rules trie */
 	struct pf_cidr prefix;    /* the key's address and prefix length */
 	uint32_t rule_id;         /* index of the flattened entry in its direction */
-	struct pf_portset ports;  /* what it allows: flags and the pf_ports ranges */
+	struct pf_portset ports;  /* what it allows: flags, the ranges of the value
+				   * or of its pf_ports chunks */
 	bool ports_complete;      /* false: a pf_ports chunk was missing */
 };
 

@@ -3,7 +3,8 @@
  * longest matching prefix alone carries the union of every rule covering the
  * peer address (except holes included): one hash lookup per prefix length
  * the set has (or an exact-host lookup, then one LPM lookup, for sets with
- * many lengths), then a search of that entry's port intervals. */
+ * many lengths), then a search of that entry's port intervals: in the entry
+ * itself, in the one pf_ports chunk its index names, or chunk by chunk. */
 #ifndef PF_BPF_POLICY_H
 #define PF_BPF_POLICY_H
 
@@ -54,6 +55,42 @@ static long pf_port_chunk_step(__u32 idx, void *ctx)
 	return 1;
 }
 
+/* The ranges carried in the entry itself: sorted and disjoint. */
+static __always_inline int pf_inline_has(const struct pf_rule_val *v, __u32 key)
+{
+	__u32 n = v->n_inline;
+	int j;
+
+	for (j = 0; j < PF_RULE_INLINE; j++) {
+		if (j >= n || key < v->inl[j].lo)
+			return 0;
+		if (key <= v->inl[j].hi)
+			return 1;
+	}
+	return 0;
+}
+
+/* Few chunks: the entry's index names the one chunk that can hold key. */
+static __always_inline int pf_indexed_has(__u32 gen, const struct pf_rule_val *v, __u32 key)
+{
+	struct pf_port_key k = { .gen = gen, .ports_id = v->ports_id };
+	struct pf_port_chunk *c;
+	__u32 n = v->n_chunks;
+	int j;
+
+	for (j = 0; j < PF_RULE_CHUNK_INDEX; j++) {
+		if (j >= n)
+			return 0;
+		if (key <= v->chunk_last[j])
+			break;
+	}
+	if (j == PF_RULE_CHUNK_INDEX)
+		return 0;
+	k.chunk = j;
+	c = bpf_map_lookup_elem(&pf_ports, &k);
+	return c && pf_chunk_has(c, key);
+}
+
 static __always_inline int pf_ports_allow(__u32 gen, const struct pf_rule_val *v,
 					  const struct pf_pkt *p)
 {
@@ -65,17 +102,19 @@ static __always_inline int pf_ports_allow(__u32 gen, const struct pf_rule_val *v
 	    (p->proto == IPPROTO_UDP && (v->flags & PF_RULE_UDP_ALL)) ||
 	    (p->proto == IPPROTO_SCTP && (v->flags & PF_RULE_SCTP_ALL)))
 		return 1;
-	if (!p->ports_known || !v->n_chunks ||
+	if (!p->ports_known ||
 	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && p->proto != IPPROTO_SCTP))
 		return 0;
+	s.key = ((__u32)p->proto << 16) | p->dport;
+	if (v->n_inline)
+		return pf_inline_has(v, s.key);
+	if (!v->n_chunks)
+		return 0;
+	if (v->n_chunks <= PF_RULE_CHUNK_INDEX)
+		return pf_indexed_has(gen, v, s.key);
 	s.gen = gen;
 	s.ports_id = v->ports_id;
-	s.key = ((__u32)p->proto << 16) | p->dport;
 	s.found = 0;
-	if (v->n_chunks == 1) {
-		pf_port_chunk_step(0, &s);
-		return s.found;
-	}
 	bpf_loop(v->n_chunks < PF_PORT_CHUNKS_MAX ? v->n_chunks : PF_PORT_CHUNKS_MAX,
 		 pf_port_chunk_step, &s, 0);
 	return s.found;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
@@ -188,6 +189,55 @@ static void many_port_ranges_on_one_cidr(void **state)
 		int in = port >= 1000 && port < 4000 && (port - 1000) % 10 <= 2;
 
 		assert_int_equal(egress_to("10.3.3.3", &t), in ? OK : SHOT);
+	}
+}
+
+/* n TCP ranges 1000+10i .. 1002+10i on 10.0.0.0/8, egress. */
+static void apply_ranges(int n)
+{
+	char *json = malloc(64 + 40 * (size_t)n);
+	size_t off;
+
+	assert_non_null(json);
+	off = (size_t)sprintf(json, "{\"egress\": {\"rules\": [{\"cidr\": \"10.0.0.0/8\", "
+				    "\"ports\": [");
+	for (int i = 0; i < n; i++)
+		off += (size_t)sprintf(json + off, "%s{\"port\": %d, \"endPort\": %d}", i ? "," : "",
+				       1000 + 10 * i, 1002 + 10 * i);
+	sprintf(json + off, "]}]}}");
+	pf_test_apply_json(dp, 1, json);
+	free(json);
+}
+
+/* Every range boundary, the gaps between and the ports past both ends. */
+static void check_ranges(int n)
+{
+	for (int i = -1; i <= n; i++) {
+		for (int off = -1; off <= 3; off++) {
+			int port = 1000 + 10 * i + off;
+			struct pf_test_l4 t = tcp_port((uint16_t)port);
+			bool in = i >= 0 && i < n && off >= 0 && off <= 2;
+
+			if (egress_to("10.3.3.3", &t) != (in ? OK : SHOT))
+				fail_msg("%d ranges: port %d should be %s", n, port,
+					 in ? "allowed" : "denied");
+		}
+	}
+}
+
+/* The three shapes of a port list (abi/podfence_abi.h): in the entry's
+ * value, in chunks the value indexes, in more chunks than the index
+ * holds. The sizes sit on each side of every threshold. */
+static void port_lists_inline_indexed_and_walked(void **state)
+{
+	static const int sizes[] = { 1, PF_RULE_INLINE, PF_RULE_INLINE + 1, PF_PORT_CHUNK,
+				     PF_PORT_CHUNK + 1, PF_PORT_CHUNK * PF_RULE_CHUNK_INDEX,
+				     PF_PORT_CHUNK * PF_RULE_CHUNK_INDEX + 1 };
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		apply_ranges(sizes[s]);
+		check_ranges(sizes[s]);
 	}
 }
 
@@ -630,6 +680,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(overlapping_rules_are_additive, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(end_port_range_is_inclusive, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(many_port_ranges_on_one_cidr, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(port_lists_inline_indexed_and_walked, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(protocol_without_port_allows_every_port, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(icmp_matches_only_all_ports_rules, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(sctp_is_not_tcp, setup_standard, teardown),

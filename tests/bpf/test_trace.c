@@ -382,6 +382,32 @@ static void sets_with_many_prefix_lengths_use_the_trie(void **state)
 	pf_trace_result_free(&r);
 }
 
+/* More ranges than an entry's value holds: read from pf_ports chunks. */
+static void ports_in_chunks_are_read(void **state)
+{
+	char json[4096];
+	size_t off;
+	struct pf_trace_result r;
+
+	(void)state;
+	off = (size_t)snprintf(json, sizeof(json), "{\"egress\": {\"rules\": [{\"cidr\": "
+			       "\"10.0.0.0/24\", \"ports\": [");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off, "%s{\"port\": %d}",
+					i ? "," : "", 2000 + 2 * i);
+	snprintf(json + off, sizeof(json) - off, "]}]}}");
+	pf_test_apply_json(dp, 1, json);
+	trace(A, "10.0.0.9", IPPROTO_TCP, 2078, PF_VERDICT_ALLOW, &r);
+	entry_is(&r.hops[0], "10.0.0.0/24", true);
+	assert_int_equal(r.hops[0].entry.ports.n, 40);
+	assert_true(entry_allows(&r.hops[0], IPPROTO_TCP, 2000));
+	assert_false(entry_allows(&r.hops[0], IPPROTO_TCP, 2001));
+	pf_trace_result_free(&r);
+	trace(A, "10.0.0.9", IPPROTO_TCP, 2079, PF_VERDICT_DENY, &r);
+	hop_is(&r.hops[0], PF_DIR_EGRESS, ifx[0], PF_VERDICT_DENY, PF_REASON_POLICY_DENY);
+	pf_trace_result_free(&r);
+}
+
 static void strict_mode_without_policy_denies(void **state)
 {
 	struct pf_trace_result r;
@@ -497,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ipv6_flows, setup_policies, teardown),
 		cmocka_unit_test_setup_teardown(live_flows_are_left_alone, setup_policies, teardown),
 		cmocka_unit_test_setup_teardown(sets_with_many_prefix_lengths_use_the_trie, setup_policies, teardown),
+		cmocka_unit_test_setup_teardown(ports_in_chunks_are_read, setup_policies, teardown),
 		cmocka_unit_test_setup_teardown(strict_mode_without_policy_denies, setup_strict, teardown),
 	};
 

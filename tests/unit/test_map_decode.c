@@ -161,7 +161,7 @@ static void rule_entry_json(void **state)
 	assert_json(pf_decode_rule_json(&k, &v),
 		    "{\"gen\":3,\"direction\":\"ingress\",\"family\":\"ipv4\","
 		    "\"cidr\":\"172.16.0.0/16\",\"rule_id\":2,\"flags\":\"udp-all\","
-		    "\"ports_id\":1,\"n_chunks\":1}");
+		    "\"n_inline\":0,\"ports_id\":1,\"n_chunks\":1}");
 }
 
 static void host_entry_json(void **state)
@@ -175,7 +175,7 @@ static void host_entry_json(void **state)
 	assert_json(pf_decode_host_json(&k, &v),
 		    "{\"gen\":9,\"direction\":\"egress\",\"family\":\"ipv6\","
 		    "\"cidr\":\"fd00::5/128\",\"rule_id\":0,\"flags\":\"all-ports\","
-		    "\"ports_id\":0,\"n_chunks\":0}");
+		    "\"n_inline\":0,\"ports_id\":0,\"n_chunks\":0}");
 }
 
 static void host_key_is_a_prefix_of_its_length(void **state)
@@ -212,6 +212,28 @@ static void port_chunk_json_lists_its_ranges(void **state)
 	assert_json(pf_decode_port_chunk_json(&k, &c),
 		    "{\"gen\":3,\"ports_id\":1,\"chunk\":0,\"n\":3,"
 		    "\"ranges\":[\"tcp 80\",\"udp 1000-2000\",\"sctp all\"]}");
+}
+
+static void inline_ranges_read_as_one_chunk(void **state)
+{
+	struct pf_rule_val v = { .n_inline = 2 };
+	struct pf_port_chunk c;
+
+	(void)state;
+	v.inl[0] = range(IPPROTO_TCP, 80, 81);
+	v.inl[1] = range(IPPROTO_UDP, 53, 53);
+	pf_rule_val_inline_chunk(&v, &c);
+	assert_int_equal(c.n, 2);
+	assert_json(pf_decode_ports_json(PF_RULE_SCTP_ALL, &c, 1),
+		    "[\"sctp all\",\"tcp 80-81\",\"udp 53\"]");
+	/* Ranges in pf_ports: nothing inline. */
+	v = (struct pf_rule_val){ .n_chunks = 2 };
+	pf_rule_val_inline_chunk(&v, &c);
+	assert_int_equal(c.n, 0);
+	/* A corrupt count never reads past the value. */
+	v.n_inline = 200;
+	pf_rule_val_inline_chunk(&v, &c);
+	assert_int_equal(c.n, PF_RULE_INLINE);
 }
 
 static void allowed_ports_are_flags_then_ranges_of_every_chunk(void **state)
@@ -340,6 +362,7 @@ int main(void)
 		cmocka_unit_test(host_entry_json),
 		cmocka_unit_test(host_key_is_a_prefix_of_its_length),
 		cmocka_unit_test(port_chunk_json_lists_its_ranges),
+		cmocka_unit_test(inline_ranges_read_as_one_chunk),
 		cmocka_unit_test(allowed_ports_are_flags_then_ranges_of_every_chunk),
 		cmocka_unit_test(ct_entry_from_the_pods_side_with_idle_seconds),
 		cmocka_unit_test(ct_entry_ipv6_icmp_echo),
