@@ -25,7 +25,7 @@
 static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 {
 	struct pf_pkt p = {};
-	struct pf_ct_key ck = {};
+	union pf_ct_keys ck;
 	struct pf_config *cfg;
 	struct pf_pod_val *pod;
 	struct pf_set_val *set;
@@ -44,7 +44,7 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 	}
 
 	pf_ct_key_fill(&ck, &p, ifindex, dir);
-	if (pf_ct_hit(&ck))
+	if (pf_ct_hit(&ck, &p))
 		return TC_ACT_OK;
 	if (p.icmp_nd) {
 		pf_count(PF_REASON_ICMP6_ND);
@@ -78,7 +78,7 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 
 	rule = set ? pf_rule_lookup(set, dir, &p) : NULL;
 	if (rule && pf_ports_allow(set->gen, rule, &p)) {
-		pf_ct_learn(&ck, dir);
+		pf_ct_learn(&ck, &p, dir);
 		pf_count(PF_REASON_POLICY_ALLOW);
 		pf_emit(cfg, &p, ifindex, set_id, rule->rule_id, dir,
 			PF_VERDICT_ALLOW, PF_REASON_POLICY_ALLOW);
@@ -90,7 +90,7 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 	return TC_ACT_SHOT;
 
 allow:
-	pf_ct_learn(&ck, dir);
+	pf_ct_learn(&ck, &p, dir);
 	pf_count(reason);
 	pf_emit(cfg, &p, ifindex, set_id, PF_RULE_NONE, dir, PF_VERDICT_ALLOW, reason);
 	return TC_ACT_OK;

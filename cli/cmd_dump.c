@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "datapath.h"
 #include "map_decode.h"
 #include "output.h"
 #include "pinned.h"
@@ -18,7 +19,7 @@ struct dump_ctx {
 	const char *map;
 	json_t *entries;
 	int ports_fd;     /* pf_ports, to list the ports of rule and host entries */
-	uint64_t now_ns;  /* CLOCK_MONOTONIC_COARSE, the clock of pf_ct stamps */
+	uint64_t now_ns;  /* CLOCK_MONOTONIC_COARSE, the clock of conntrack stamps */
 	int ncpu;
 };
 
@@ -104,11 +105,20 @@ static int dump_port(const void *key, const void *value, void *arg)
 	return dump_append(arg, pf_decode_port_chunk_json(key, value));
 }
 
-static int dump_ct(const void *key, const void *value, void *arg)
+static int dump_ct6(const void *key, const void *value, void *arg)
 {
 	struct dump_ctx *d = arg;
 
 	return dump_append(d, pf_decode_ct_json(key, value, d->now_ns));
+}
+
+static int dump_ct4(const void *key, const void *value, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct pf_ct_key view;
+
+	pf_ct4_key_view(key, &view);
+	return dump_append(d, pf_decode_ct_json(&view, value, d->now_ns));
 }
 
 static int dump_frag(const void *key, const void *value, void *arg)
@@ -225,8 +235,9 @@ static const struct {
 } dumpers[PF_MAP__COUNT] = {
 	[PF_MAP_PODS] = { dump_pod, pod_cols },	     [PF_MAP_SETS] = { dump_set, set_cols },
 	[PF_MAP_RULES] = { dump_rule, rule_cols },   [PF_MAP_HOSTS] = { dump_host, host_cols },
-	[PF_MAP_PORTS] = { dump_port, port_cols },   [PF_MAP_CT] = { dump_ct, ct_cols },
-	[PF_MAP_FRAGS] = { dump_frag, frag_cols },   [PF_MAP_CONFIG] = { dump_config, config_cols },
+	[PF_MAP_PORTS] = { dump_port, port_cols },   [PF_MAP_CT4] = { dump_ct4, ct_cols },
+	[PF_MAP_CT6] = { dump_ct6, ct_cols },	     [PF_MAP_FRAGS] = { dump_frag, frag_cols },
+	[PF_MAP_CONFIG] = { dump_config, config_cols },
 	[PF_MAP_METRICS] = { dump_metric, metric_cols },
 	[PF_MAP_EVENTS] = { NULL, NULL },
 };
@@ -305,7 +316,7 @@ int cmd_ebpf_dump_maps(const struct cli_ctx *ctx, int argc, char **argv)
 			;
 		if (first == PF_MAP__COUNT)
 			return cli_usage_error("unknown map \"%s\" (podfence pins pf_pods, pf_sets, "
-					       "pf_rules, pf_hosts, pf_ports, pf_ct, pf_frags, "
+					       "pf_rules, pf_hosts, pf_ports, pf_ct4, pf_ct6, pf_frags, "
 					       "pf_config, pf_metrics, pf_events)", argv[1]);
 		last = first;
 	}

@@ -38,7 +38,8 @@ void pf_trace_maps_from_datapath(const struct pf_datapath *dp, struct pf_trace_m
 	m->rules = pf_datapath_map_fd(dp, PF_MAP_RULES);
 	m->hosts = pf_datapath_map_fd(dp, PF_MAP_HOSTS);
 	m->ports = pf_datapath_map_fd(dp, PF_MAP_PORTS);
-	m->ct = pf_datapath_map_fd(dp, PF_MAP_CT);
+	m->ct4 = pf_datapath_map_fd(dp, PF_MAP_CT4);
+	m->ct6 = pf_datapath_map_fd(dp, PF_MAP_CT6);
 	m->config = pf_datapath_map_fd(dp, PF_MAP_CONFIG);
 }
 
@@ -54,8 +55,9 @@ static bool trace_is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
-/* The conntrack key of the flow at one hop, exactly as pf_ct_key_fill in
- * bpf/lib/conntrack.h builds it from the parsed packet. */
+/* The conntrack key of the flow at one hop, as pf_ct_key_fill in
+ * bpf/lib/conntrack.h builds it from the parsed packet (seen as a
+ * pf_ct_key: an IPv4 flow's pf_ct4 key is made from it by trace_ct_op). */
 static void trace_ct_key(const struct pf_trace_flow *f, uint16_t sport, enum pf_dir dir,
 			 int ifindex, struct pf_ct_key *k)
 {
@@ -80,6 +82,30 @@ static void trace_ct_key(const struct pf_trace_flow *f, uint16_t sport, enum pf_
 	}
 }
 
+static const char *trace_ct_map(const struct pf_trace_flow *f)
+{
+	return pf_map_names[f->family == PF_FAMILY_V4 ? PF_MAP_CT4 : PF_MAP_CT6];
+}
+
+/* Looks up (del false) or deletes the flow's entry in pf_ct4 or pf_ct6.
+ * Returns 0 when it was there, else -errno (-ENOENT: no such flow). */
+static int trace_ct_op(const struct pf_trace_maps *m, const struct pf_ct_key *k, bool del)
+{
+	struct pf_ct4_key k4;
+	struct pf_ct_val v;
+	const void *raw = k;
+	int fd = m->ct6;
+
+	if (k->family == PF_FAMILY_V4) {
+		pf_ct4_key_from_view(k, &k4);
+		raw = &k4;
+		fd = m->ct4;
+	}
+	if (del ? bpf_map_delete_elem(fd, raw) : bpf_map_lookup_elem(fd, raw, &v))
+		return -errno;
+	return 0;
+}
+
 /* A random port in the ephemeral range that no hop tracks a flow for, so
  * the program judges the packet as new and the entry it makes is ours. */
 static int trace_pick_sport(const struct pf_trace_maps *m, const struct pf_trace_flow *f,
@@ -87,7 +113,7 @@ static int trace_pick_sport(const struct pf_trace_maps *m, const struct pf_trace
 			    char *err, size_t err_len)
 {
 	struct pf_ct_key k;
-	struct pf_ct_val v;
+	int rc;
 
 	for (int t = 0; t < TRACE_PORT_TRIES; t++) {
 		uint16_t rnd, port;
@@ -99,11 +125,12 @@ static int trace_pick_sport(const struct pf_trace_maps *m, const struct pf_trace
 		port = (uint16_t)(TRACE_PORT_LO + rnd % (TRACE_PORT_HI - TRACE_PORT_LO + 1));
 		for (size_t i = 0; i < n && free_everywhere; i++) {
 			trace_ct_key(f, port, hops[i].dir, hops[i].ifindex, &k);
-			if (!bpf_map_lookup_elem(m->ct, &k, &v))
+			rc = trace_ct_op(m, &k, false);
+			if (!rc)
 				free_everywhere = false;
-			else if (errno != ENOENT)
-				return trace_fail(err, err_len, -errno, "look up pf_ct: %s",
-						  strerror(errno));
+			else if (rc != -ENOENT)
+				return trace_fail(err, err_len, rc, "look up %s: %s",
+						  trace_ct_map(f), strerror(-rc));
 		}
 		if (free_everywhere) {
 			*sport = port;
@@ -348,11 +375,12 @@ static int trace_hop_run(const struct pf_trace_maps *m, const struct pf_trace_fl
 	 * so the entry there now is the one this run made. */
 	if (h->verdict == PF_VERDICT_ALLOW) {
 		trace_ct_key(f, sport, h->dir, h->ifindex, &k);
-		h->ct_removed = !bpf_map_delete_elem(m->ct, &k);
-		if (!h->ct_removed && errno != ENOENT)
-			return trace_fail(err, err_len, -errno, "delete the pf_ct entry of the "
-					  "traced flow on ifindex %d: %s", h->ifindex,
-					  strerror(errno));
+		rc = trace_ct_op(m, &k, true);
+		h->ct_removed = !rc;
+		if (rc && rc != -ENOENT)
+			return trace_fail(err, err_len, rc, "delete the %s entry of the traced "
+					  "flow on ifindex %d: %s", trace_ct_map(f), h->ifindex,
+					  strerror(-rc));
 	}
 	rc = trace_read_state(m, f, &after, false, err, err_len);
 	if (rc)

@@ -36,11 +36,11 @@
 #include "datapath.h"
 #include "portset.h"
 
-/* The programs and maps a trace uses. pf_ct must be writable (the trace
- * deletes the entries it made); the others may be read-only fds. */
+/* The programs and maps a trace uses. pf_ct4 and pf_ct6 must be writable
+ * (the trace deletes the entries it made); the others may be read-only fds. */
 struct pf_trace_maps {
 	int prog[2];   /* indexed by enum pf_dir: pf_to_pod, pf_from_pod */
-	int pods, sets, rules, hosts, ports, ct, config;
+	int pods, sets, rules, hosts, ports, ct4, ct6, config;
 };
 
 /* Borrows the fds of an open datapath. */

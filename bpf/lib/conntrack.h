@@ -6,28 +6,41 @@
 #ifndef PF_BPF_CONNTRACK_H
 #define PF_BPF_CONNTRACK_H
 
-static __always_inline void pf_ct_key_fill(struct pf_ct_key *k, const struct pf_pkt *p,
+/* A flow's key in pf_ct4 or pf_ct6, as its packet's family says. */
+union pf_ct_keys {
+	struct pf_ct4_key v4;
+	struct pf_ct_key v6;
+};
+
+static __always_inline void pf_ct_key_fill(union pf_ct_keys *k, const struct pf_pkt *p,
 					   __u32 ifindex, enum pf_dir dir)
 {
-	k->ifindex = ifindex;
-	k->proto = p->proto;
-	k->family = p->family;
-	if (dir == PF_DIR_EGRESS) {
-		k->pod_port = p->sport;
-		k->peer_port = p->dport;
-		__builtin_memcpy(k->pod_addr, p->saddr, 16);
-		__builtin_memcpy(k->peer_addr, p->daddr, 16);
-	} else {
-		k->pod_port = p->dport;
-		k->peer_port = p->sport;
-		__builtin_memcpy(k->pod_addr, p->daddr, 16);
-		__builtin_memcpy(k->peer_addr, p->saddr, 16);
+	int egress = dir == PF_DIR_EGRESS;
+
+	if (p->family == PF_FAMILY_V4) {
+		k->v4.ifindex = ifindex;
+		k->v4.pod_addr = egress ? p->saddr[0] : p->daddr[0];
+		k->v4.peer_addr = egress ? p->daddr[0] : p->saddr[0];
+		k->v4.pod_port = egress ? p->sport : p->dport;
+		k->v4.peer_port = egress ? p->dport : p->sport;
+		k->v4.proto = p->proto;
+		k->v4.pad[0] = k->v4.pad[1] = k->v4.pad[2] = 0;
+		return;
 	}
+	__builtin_memset(&k->v6, 0, sizeof(k->v6));
+	k->v6.ifindex = ifindex;
+	k->v6.proto = p->proto;
+	k->v6.family = p->family;
+	k->v6.pod_port = egress ? p->sport : p->dport;
+	k->v6.peer_port = egress ? p->dport : p->sport;
+	__builtin_memcpy(k->v6.pod_addr, egress ? p->saddr : p->daddr, 16);
+	__builtin_memcpy(k->v6.peer_addr, egress ? p->daddr : p->saddr, 16);
 }
 
-static __always_inline int pf_ct_hit(const struct pf_ct_key *k)
+static __always_inline int pf_ct_hit(const union pf_ct_keys *k, const struct pf_pkt *p)
 {
-	struct pf_ct_val *v = bpf_map_lookup_elem(&pf_ct, k);
+	struct pf_ct_val *v = p->family == PF_FAMILY_V4 ? bpf_map_lookup_elem(&pf_ct4, &k->v4)
+							: bpf_map_lookup_elem(&pf_ct6, &k->v6);
 
 	if (!v)
 		return 0;
@@ -39,13 +52,17 @@ static __always_inline int pf_ct_hit(const struct pf_ct_key *k)
 	return 1;
 }
 
-static __always_inline void pf_ct_learn(const struct pf_ct_key *k, enum pf_dir dir)
+static __always_inline void pf_ct_learn(const union pf_ct_keys *k, const struct pf_pkt *p,
+					enum pf_dir dir)
 {
 	struct pf_ct_val v = { .origin = dir };
 
 	v.last_seen_ns = bpf_ktime_get_coarse_ns();
 	v.created_ns = v.last_seen_ns;
-	bpf_map_update_elem(&pf_ct, k, &v, BPF_NOEXIST);
+	if (p->family == PF_FAMILY_V4)
+		bpf_map_update_elem(&pf_ct4, &k->v4, &v, BPF_NOEXIST);
+	else
+		bpf_map_update_elem(&pf_ct6, &k->v6, &v, BPF_NOEXIST);
 }
 
 #endif

@@ -50,10 +50,18 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PF_CT_DEFAULT_SIZE);
+	__type(key, struct pf_ct4_key);
+	__type(value, struct pf_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pf_ct4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PF_CT_DEFAULT_SIZE);
 	__type(key, struct pf_ct_key);
 	__type(value, struct pf_ct_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pf_ct SEC(".maps");
+} pf_ct6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -337,6 +337,65 @@ static void replies_of_allowed_flows_pass(void **state)
 	assert_int_equal(egress_to("10.7.0.1", &out_reply), OK);
 }
 
+/* Tracked flows of both families. */
+static size_t ct_count(void)
+{
+	uint8_t k[sizeof(struct pf_ct_key)], prev[sizeof(k)];
+	size_t n = 0;
+
+	for (int m = PF_MAP_CT4; m <= PF_MAP_CT6; m++) {
+		int fd = pf_datapath_map_fd(dp, m);
+		bool first = true;
+
+		while (!bpf_map_get_next_key(fd, first ? NULL : prev, k)) {
+			memcpy(prev, k, sizeof(k));
+			first = false;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* IPv6 flows live in pf_ct6, IPv4 ones in pf_ct4: replies, revocation,
+ * the sweep and unbinding reach both. */
+static void both_families_are_tracked_revoked_swept_and_forgotten(void **state)
+{
+	struct pf_test_l4 reply = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+				    .tcp_flags = 0x12 };
+	struct pf_test_pkt out4, back4, out6, back6;
+	size_t removed = 0;
+
+	(void)state;
+	pf_test_pkt_v4(&out4, POD, "10.5.1.1", &TCP80);
+	pf_test_pkt_v4(&back4, "10.5.1.1", POD, &reply);
+	pf_test_pkt_v6(&out6, POD6, "fd00:5::1", &TCP80);
+	pf_test_pkt_v6(&back6, "fd00:5::1", POD6, &reply);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}, \"egress\": {\"rules\": ["
+				  "{\"cidr\": \"10.5.0.0/16\"}, {\"cidr\": \"fd00:5::/64\"}]}}");
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back6), SHOT);
+	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out4), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out6), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back4), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back6), OK);
+	assert_int_equal(ct_count(), 2);
+	/* Revoking the IPv6 peers removes that flow only. */
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}, \"egress\": {\"rules\": ["
+				  "{\"cidr\": \"10.5.0.0/16\"}]}}");
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back6), SHOT);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back4), OK);
+	assert_int_equal(ct_count(), 1);
+	/* The sweep reaches pf_ct6 too. */
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}, \"egress\": {\"rules\": ["
+				  "{\"cidr\": \"10.5.0.0/16\"}, {\"cidr\": \"fd00:5::/64\"}]}}");
+	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out6), OK);
+	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_ct_sweep(dp, 60ull * 1000000000ull, &removed), 0);
+	assert_int_equal(removed, 0);
+	/* Unbinding forgets the flows of both families. */
+	assert_int_equal(pf_datapath_pod_unbind(dp, ifx[0]), 0);
+	assert_int_equal(ct_count(), 0);
+}
+
 static void conntrack_is_scoped_to_the_veth(void **state)
 {
 	struct pf_test_l4 reply = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40000 };
@@ -550,19 +609,6 @@ static void events_report_verdicts_only_when_enabled(void **state)
 	ring_buffer__free(rb);
 }
 
-static size_t ct_count(void)
-{
-	struct pf_ct_key k, prev;
-	size_t n = 0;
-	int fd = pf_datapath_map_fd(dp, PF_MAP_CT);
-
-	while (!bpf_map_get_next_key(fd, n ? &prev : NULL, &k)) {
-		prev = k;
-		n++;
-	}
-	return n;
-}
-
 static void idle_flows_are_swept_and_live_ones_kept(void **state)
 {
 	size_t removed = 99;
@@ -585,12 +631,12 @@ static void idle_flows_are_swept_and_live_ones_kept(void **state)
 /* The entry of the TCP flow peer:40000 -> POD:dport on pod 0's veth. */
 static bool ct_entry(const char *peer, uint16_t dport, struct pf_ct_val *v)
 {
-	struct pf_ct_key k = { .ifindex = (uint32_t)ifx[0], .proto = IPPROTO_TCP,
-			       .family = PF_FAMILY_V4, .pod_port = dport, .peer_port = 40000 };
+	struct pf_ct4_key k = { .ifindex = (uint32_t)ifx[0], .proto = IPPROTO_TCP,
+				.pod_port = dport, .peer_port = 40000 };
 
-	assert_int_equal(inet_pton(AF_INET, POD, k.pod_addr), 1);
-	assert_int_equal(inet_pton(AF_INET, peer, k.peer_addr), 1);
-	return !bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_CT), &k, v);
+	assert_int_equal(inet_pton(AF_INET, POD, &k.pod_addr), 1);
+	assert_int_equal(inet_pton(AF_INET, peer, &k.peer_addr), 1);
+	return !bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_CT4), &k, v);
 }
 
 static void sweep_turns_seen_into_activity(void **state)
@@ -687,6 +733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ipv6_rules_and_holes, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(egress_rules_match_destination, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(replies_of_allowed_flows_pass, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(both_families_are_tracked_revoked_swept_and_forgotten, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(conntrack_is_scoped_to_the_veth, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_options_do_not_hide_ports, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_fragments_follow_their_first_fragment, setup_standard, teardown),

@@ -78,14 +78,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Tracked flows of both families. */
 static size_t ct_count(void)
 {
-	struct pf_ct_key k, prev;
+	uint8_t k[sizeof(struct pf_ct_key)], prev[sizeof(k)];
 	size_t n = 0;
 
-	while (!bpf_map_get_next_key(maps.ct, n ? &prev : NULL, &k)) {
-		prev = k;
-		n++;
+	for (int m = 0; m < 2; m++) {
+		int fd = m ? maps.ct6 : maps.ct4;
+		bool first = true;
+
+		while (!bpf_map_get_next_key(fd, first ? NULL : prev, k)) {
+			memcpy(prev, k, sizeof(k));
+			first = false;
+			n++;
+		}
 	}
 	return n;
 }
