@@ -144,12 +144,6 @@ struct pf_port_chunk {
 	struct pf_port_range r[PF_PORT_CHUNK];
 };
 
-/* pf_pods: host-side veth ifindex -> the pod's policy set. */
-struct pf_pod_val {
-	__u32 set_id;
-	__u32 pad;
-};
-
 /* Most distinct prefix lengths a set's entries (one direction, one family)
  * may have to be looked up one hash per length; PF_SET_PLENS_TRIE marks a
  * set with more, whose prefixes live in the LPM trie. */
@@ -157,8 +151,8 @@ struct pf_pod_val {
 #define PF_SET_PLENS_TRIE 0xff
 
 /* pf_sets: policy set -> its current generation, isolation and how its
- * entries are looked up. Replacing this one value swaps rules and isolation
- * for every pod of the set at once. */
+ * entries are looked up. The record of what is in force: the datapath reads
+ * each pod's copy in pf_pods. Generations start at 1. */
 struct pf_set_val {
 	__u32 gen;
 	__u8 isolation[2]; /* indexed by enum pf_dir */
@@ -167,6 +161,17 @@ struct pf_set_val {
 	 * have (or PF_SET_PLENS_TRIE), and those lengths, longest first. */
 	__u8 n_plens[2][2];
 	__u8 plens[2][2][PF_SET_PLENS];
+};
+
+/* pf_pods: host-side veth ifindex -> the pod's policy set, and a copy of
+ * that set's pf_sets value: a new flow costs one lookup, not two. A swap
+ * rewrites pf_sets, then the copy of each pod of the set: every pod flips
+ * whole, in one update, and the old generation stays until every pod of the
+ * set has moved. */
+struct pf_pod_val {
+	__u32 set_id;
+	__u32 pad;
+	struct pf_set_val set; /* all zero while the set has no rules applied */
 };
 
 /* pf_config[0]: node-wide settings read on the new-flow path only. */
@@ -257,6 +262,7 @@ PF_STATIC_ASSERT(sizeof(struct pf_rule_key) == 28, "pf_rule_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_host_key) == 24, "pf_host_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 16 + 8 * PF_RULE_INLINE, "pf_rule_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_set_val) == 12 + 4 * PF_SET_PLENS, "pf_set_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_pod_val) == 8 + sizeof(struct pf_set_val), "pf_pod_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_port_chunk) == 8 + 8 * PF_PORT_CHUNK, "pf_port_chunk layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_key) == 44, "pf_ct_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct4_key) == 20, "pf_ct4_key layout");

@@ -40,9 +40,8 @@ static __always_inline int pf_new_flow(const struct pf_pkt *p, enum pf_dir dir, 
 	set = NULL;
 	if (pod) {
 		set_id = pod->set_id;
-		set = bpf_map_lookup_elem(&pf_sets, &set_id);
-		if (set)
-			iso = set->isolation[dir & 1];
+		set = &pod->set;
+		iso = set->isolation[dir & 1];
 	}
 
 	switch (iso) {

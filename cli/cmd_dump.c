@@ -146,7 +146,9 @@ static int dump_metric(const void *key, const void *value, void *arg)
 
 static const struct out_col pod_cols[] = {
 	{ "ifindex", "IFINDEX", NULL }, { "ifname", "IFNAME", NULL },
-	{ "set_id", "SET", NULL },	{ NULL, NULL, NULL },
+	{ "set_id", "SET", NULL },	{ "gen", "GEN", NULL },
+	{ "ingress", "INGRESS", NULL }, { "egress", "EGRESS", NULL },
+	{ NULL, NULL, NULL },
 };
 /* A set's "lookup" object as "ingress ipv4 32,24; egress ipv6 trie": the
  * directions and families that have entries. */

@@ -52,9 +52,9 @@ static void trace_pins_init(struct trace_pins *t)
 
 static int trace_pins_open(const char *root, struct trace_pins *t, struct pf_trace_maps *m)
 {
-	static const enum pf_map_id used[] = { PF_MAP_PODS,  PF_MAP_SETS, PF_MAP_RULES,
-					       PF_MAP_HOSTS, PF_MAP_PORTS, PF_MAP_CT4,
-					       PF_MAP_CT6,   PF_MAP_CONFIG };
+	static const enum pf_map_id used[] = { PF_MAP_PODS, PF_MAP_RULES, PF_MAP_HOSTS,
+					       PF_MAP_PORTS, PF_MAP_CT4, PF_MAP_CT6,
+					       PF_MAP_CONFIG };
 	static const enum pf_map_id ct[2] = { PF_MAP_CT4, PF_MAP_CT6 };
 	char path[512];
 	struct bpf_prog_info info;
@@ -79,7 +79,6 @@ static int trace_pins_open(const char *root, struct trace_pins *t, struct pf_tra
 	m->prog[PF_DIR_INGRESS] = t->prog[PF_DIR_INGRESS];
 	m->prog[PF_DIR_EGRESS] = t->prog[PF_DIR_EGRESS];
 	m->pods = t->maps[PF_MAP_PODS].fd;
-	m->sets = t->maps[PF_MAP_SETS].fd;
 	m->rules = t->maps[PF_MAP_RULES].fd;
 	m->hosts = t->maps[PF_MAP_HOSTS].fd;
 	m->ports = t->maps[PF_MAP_PORTS].fd;

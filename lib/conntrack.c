@@ -231,33 +231,13 @@ int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, siz
 	return err;
 }
 
-int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const struct pf_compiled *c)
+int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const uint32_t *pods, size_t n,
+		     const struct pf_compiled *c)
 {
-	struct pf_revalidate_ctx r = { .c = c, .mode = dp->mode };
-	uint32_t key, prev, *pods = NULL, *grown;
-	struct pf_pod_val pod;
-	bool have_prev = false;
-	size_t removed = 0, cap = 0;
-	int err;
+	struct pf_revalidate_ctx r = { .c = c, .ifindexes = pods, .n = n, .mode = dp->mode };
+	size_t removed = 0;
+	int err = n ? pf_ct_prune(dp, pf_ct_revoked, &r, &removed) : 0;
 
-	while (!bpf_map_get_next_key(dp->map_fd[PF_MAP_PODS], have_prev ? &prev : NULL, &key)) {
-		prev = key;
-		have_prev = true;
-		if (bpf_map_lookup_elem(dp->map_fd[PF_MAP_PODS], &key, &pod) || pod.set_id != set_id)
-			continue;
-		if (r.n == cap) {
-			grown = realloc(pods, (cap = cap ? cap * 2 : 8) * sizeof(*grown));
-			if (!grown) {
-				free(pods);
-				return -ENOMEM;
-			}
-			pods = grown;
-		}
-		pods[r.n++] = key;
-	}
-	r.ifindexes = pods;
-	err = r.n ? pf_ct_prune(dp, pf_ct_revoked, &r, &removed) : 0;
-	free(pods);
 	if (err)
 		pf_err("re-check tracked flows of policy set %u: %s", set_id, strerror(-err));
 	else if (removed)

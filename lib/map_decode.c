@@ -226,8 +226,11 @@ static json_t *pf_addr_json(uint8_t family, const uint8_t *addr)
 
 json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf_pod_val *v)
 {
-	return json_pack("{s:I, s:s?, s:I}", "ifindex", (json_int_t)ifindex, "ifname", ifname,
-			 "set_id", (json_int_t)v->set_id);
+	return json_pack("{s:I, s:s?, s:I, s:o, s:s, s:s}", "ifindex", (json_int_t)ifindex,
+			 "ifname", ifname, "set_id", (json_int_t)v->set_id, "gen",
+			 v->set.gen ? json_integer(v->set.gen) : json_null(), "ingress",
+			 pf_isolation_name(v->set.isolation[PF_DIR_INGRESS]), "egress",
+			 pf_isolation_name(v->set.isolation[PF_DIR_EGRESS]));
 }
 
 /* How one direction and family of a set is looked up: its prefix lengths,

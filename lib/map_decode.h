@@ -52,6 +52,8 @@ json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
 			     size_t n_chunks);
 
 /* One object per map entry. ifname may be NULL (not in this namespace).
+ * A pod shows its copy of its set: generation (null: no rules applied) and
+ * isolation.
  * A set's "lookup" says, per direction and family, the prefix lengths its
  * pf_hosts entries are found by, or "trie". */
 json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf_pod_val *v);

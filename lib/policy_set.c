@@ -304,10 +304,68 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The pod veths bound to set_id in pf_pods (*pods to free). */
+static int pf_set_pods(struct pf_datapath *dp, uint32_t set_id, uint32_t **pods, size_t *n)
+{
+	int fd = dp->map_fd[PF_MAP_PODS];
+	uint32_t key, prev, *grown;
+	struct pf_pod_val pod;
+	bool have_prev = false;
+	size_t cap = 0;
+
+	*pods = NULL;
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, have_prev ? &prev : NULL, &key)) {
+		prev = key;
+		have_prev = true;
+		if (bpf_map_lookup_elem(fd, &key, &pod) || pod.set_id != set_id)
+			continue;
+		if (*n == cap) {
+			grown = realloc(*pods, (cap = cap ? cap * 2 : 8) * sizeof(*grown));
+			if (!grown) {
+				free(*pods);
+				*pods = NULL;
+				*n = 0;
+				return -ENOMEM;
+			}
+			*pods = grown;
+		}
+		(*pods)[(*n)++] = key;
+	}
+	return 0;
+}
+
+/* Gives each of the n pods still bound to set_id v as its copy of the set,
+ * one update per pod. *done: how many were handled before an error. */
+static int pf_set_pods_write(struct pf_datapath *dp, uint32_t set_id, const uint32_t *pods,
+			     size_t n, const struct pf_set_val *v, size_t *done)
+{
+	int fd = dp->map_fd[PF_MAP_PODS];
+	struct pf_pod_val pod;
+
+	for (*done = 0; *done < n; (*done)++) {
+		const uint32_t *key = &pods[*done];
+
+		if (bpf_map_lookup_elem(fd, key, &pod) || pod.set_id != set_id)
+			continue; /* unbound or moved meanwhile */
+		pod.set = *v;
+		if (bpf_map_update_elem(fd, key, &pod, BPF_EXIST) && errno != ENOENT) {
+			int err = -errno;
+
+			pf_err("give pod veth %u generation %u of policy set %u in pf_pods: %s",
+			       *key, v->gen, set_id, strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int pf_policy_set_apply(struct pf_datapath *dp, uint32_t set_id, const struct pf_compiled *c)
 {
-	struct pf_set_val old, v = { .gen = dp->next_gen++ };
+	struct pf_set_val old = { 0 }, v = { .gen = dp->next_gen++ };
 	struct pf_set_record *rec;
+	uint32_t *pods;
+	size_t n_pods, flipped, undone;
 	bool had_old;
 	int err;
 
@@ -315,21 +373,39 @@ int pf_policy_set_apply(struct pf_datapath *dp, uint32_t set_id, const struct pf
 	v.isolation[PF_DIR_EGRESS] = c->dir[PF_DIR_EGRESS].isolation;
 	pf_set_plens(c, &v);
 	had_old = !bpf_map_lookup_elem(dp->map_fd[PF_MAP_SETS], &set_id, &old);
+	if (!had_old)
+		memset(&old, 0, sizeof(old));
+	err = pf_set_pods(dp, set_id, &pods, &n_pods);
+	if (err) {
+		pf_err("list the pods of policy set %u: %s; the previous rules stay in force",
+		       set_id, strerror(-err));
+		return err;
+	}
 
 	err = pf_gen_write(dp, v.gen, c, &v);
 	if (err) {
 		pf_err("write rules of policy set %u (generation %u): %s; the previous rules "
 		       "stay in force", set_id, v.gen, strerror(-err));
-		pf_gen_purge_compiled(dp, v.gen, c);
-		return err;
+		goto undo_gen;
 	}
-	/* The swap: one value replaced, seen whole by every packet. */
+	/* The swap: the record, then each pod's copy, each one update seen
+	 * whole by every packet. */
 	if (bpf_map_update_elem(dp->map_fd[PF_MAP_SETS], &set_id, &v, BPF_ANY)) {
 		err = -errno;
 		pf_err("swap policy set %u to generation %u: %s; the previous rules stay in force",
 		       set_id, v.gen, strerror(errno));
-		pf_gen_purge_compiled(dp, v.gen, c);
-		return err;
+		goto undo_gen;
+	}
+	err = pf_set_pods_write(dp, set_id, pods, n_pods, &v, &flipped);
+	if (err) {
+		pf_err("swap policy set %u to generation %u: the previous rules stay in force",
+		       set_id, v.gen);
+		pf_set_pods_write(dp, set_id, pods, flipped, &old, &undone);
+		if (had_old)
+			bpf_map_update_elem(dp->map_fd[PF_MAP_SETS], &set_id, &old, BPF_ANY);
+		else
+			bpf_map_delete_elem(dp->map_fd[PF_MAP_SETS], &set_id);
+		goto undo_gen;
 	}
 	rec = pf_set_record_get(dp, set_id, true);
 	if (had_old)
@@ -339,22 +415,42 @@ int pf_policy_set_apply(struct pf_datapath *dp, uint32_t set_id, const struct pf
 		rec->gen = v.gen;
 		rec->known = !pf_compiled_clone(&rec->compiled, c);
 	}
-	return pf_ct_revalidate(dp, set_id, c);
+	err = pf_ct_revalidate(dp, set_id, pods, n_pods, c);
+	free(pods);
+	return err;
+undo_gen:
+	pf_gen_purge_compiled(dp, v.gen, c);
+	free(pods);
+	return err;
 }
 
 int pf_policy_set_delete(struct pf_datapath *dp, uint32_t set_id)
 {
 	struct pf_set_record *rec = pf_set_record_get(dp, set_id, false);
-	struct pf_set_val old;
+	struct pf_set_val old, none = { 0 };
+	uint32_t *pods;
+	size_t n_pods, done, undone;
+	int err;
 
 	if (bpf_map_lookup_elem(dp->map_fd[PF_MAP_SETS], &set_id, &old))
 		return 0;
-	if (bpf_map_delete_elem(dp->map_fd[PF_MAP_SETS], &set_id) && errno != ENOENT) {
-		int err = -errno;
-
-		pf_err("delete policy set %u: %s", set_id, strerror(errno));
+	err = pf_set_pods(dp, set_id, &pods, &n_pods);
+	if (err) {
+		pf_err("list the pods of policy set %u: %s", set_id, strerror(-err));
 		return err;
 	}
+	/* Its pods fall back to the mode's default, then the record goes. */
+	err = pf_set_pods_write(dp, set_id, pods, n_pods, &none, &done);
+	if (!err && bpf_map_delete_elem(dp->map_fd[PF_MAP_SETS], &set_id) && errno != ENOENT) {
+		err = -errno;
+		pf_err("delete policy set %u: %s", set_id, strerror(errno));
+	}
+	if (err) {
+		pf_set_pods_write(dp, set_id, pods, done, &old, &undone);
+		free(pods);
+		return err;
+	}
+	free(pods);
 	pf_gen_retire(dp, rec, old.gen);
 	if (rec) {
 		pf_compiled_free(&rec->compiled);

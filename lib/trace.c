@@ -34,7 +34,6 @@ void pf_trace_maps_from_datapath(const struct pf_datapath *dp, struct pf_trace_m
 	m->prog[PF_DIR_INGRESS] = pf_datapath_prog_fd(dp, PF_DIR_INGRESS);
 	m->prog[PF_DIR_EGRESS] = pf_datapath_prog_fd(dp, PF_DIR_EGRESS);
 	m->pods = pf_datapath_map_fd(dp, PF_MAP_PODS);
-	m->sets = pf_datapath_map_fd(dp, PF_MAP_SETS);
 	m->rules = pf_datapath_map_fd(dp, PF_MAP_RULES);
 	m->hosts = pf_datapath_map_fd(dp, PF_MAP_HOSTS);
 	m->ports = pf_datapath_map_fd(dp, PF_MAP_PORTS);
@@ -282,15 +281,15 @@ static int trace_entry_lookup(const struct pf_trace_maps *m, const struct pf_tra
 	return trace_entry_ports(m, h->gen, &v, e, err, err_len);
 }
 
-/* What the program reads before its rule lookup: pf_config, pf_pods and
- * pf_sets. With_entry also looks up the peer's entry when isolated. */
+/* What the program reads before its rule lookup: pf_config, then pf_pods
+ * with the pod's copy of its set. With_entry also looks up the peer's entry
+ * when isolated. */
 static int trace_read_state(const struct pf_trace_maps *m, const struct pf_trace_flow *f,
 			    struct pf_trace_hop *h, bool with_entry, char *err, size_t err_len)
 {
 	uint32_t zero = 0, ifindex = (uint32_t)h->ifindex;
 	struct pf_config cfg;
 	struct pf_pod_val pod;
-	struct pf_set_val set;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &cfg))
 		return trace_fail(err, err_len, -errno, "read pf_config: %s", strerror(errno));
@@ -300,19 +299,15 @@ static int trace_read_state(const struct pf_trace_maps *m, const struct pf_trace
 		return trace_fail(err, err_len, -errno, "look up ifindex %u in pf_pods: %s",
 				  ifindex, strerror(errno));
 	if (h->bound) {
-		h->set_id = pod.set_id;
-		h->has_set = !bpf_map_lookup_elem(m->sets, &h->set_id, &set);
-		if (!h->has_set && errno != ENOENT)
-			return trace_fail(err, err_len, -errno, "look up policy set %u in pf_sets: %s",
-					  h->set_id, strerror(errno));
-	}
-	if (h->has_set) {
 		int v6 = f->family == PF_FAMILY_V6;
 
-		h->gen = set.gen;
-		h->isolation = set.isolation[h->dir];
-		h->n_plens = set.n_plens[h->dir][v6];
-		memcpy(h->plens, set.plens[h->dir][v6], sizeof(h->plens));
+		h->set_id = pod.set_id;
+		/* Generations start at 1: a zero copy is a set with no rules. */
+		h->has_set = pod.set.gen != 0;
+		h->gen = pod.set.gen;
+		h->isolation = pod.set.isolation[h->dir];
+		h->n_plens = pod.set.n_plens[h->dir][v6];
+		memcpy(h->plens, pod.set.plens[h->dir][v6], sizeof(h->plens));
 	}
 	if (with_entry && h->isolation == PF_ISO_ISOLATED)
 		return trace_entry_lookup(m, f, h, err, err_len);

@@ -12,7 +12,8 @@
  * the flow is allowed only if every hop allows it.
  *
  * The verdict of a hop is the program's own return code. Why: the maps are
- * read the way the program reads them (pf_pods, pf_sets, pf_config, then the
+ * read the way the program reads them (pf_config, pf_pods and the pod's copy
+ * of its set's value, then the
  * peer's entry: one pf_hosts key per prefix length of the set, or the exact
  * pf_hosts entry and then the longest pf_rules prefix, then that entry's
  * ports), and that reading must give the program's verdict to be reported
@@ -40,7 +41,7 @@
  * (the trace deletes the entries it made); the others may be read-only fds. */
 struct pf_trace_maps {
 	int prog[2];   /* indexed by enum pf_dir: pf_to_pod, pf_from_pod */
-	int pods, sets, rules, hosts, ports, ct4, ct6, config;
+	int pods, rules, hosts, ports, ct4, ct6, config;
 };
 
 /* Borrows the fds of an open datapath. */
@@ -76,7 +77,7 @@ struct pf_trace_hop {
 	bool explained;           /* that reason's verdict is the program's */
 	bool bound;               /* the veth is in pf_pods ... */
 	uint32_t set_id;          /* ... bound to this policy set */
-	bool has_set;             /* the set is in pf_sets ... */
+	bool has_set;             /* the set has rules applied ... */
 	uint32_t gen;             /* ... at this generation */
 	uint8_t isolation;        /* enum pf_isolation for dir */
 	/* How the set's entries for dir and the flow's family are looked up:

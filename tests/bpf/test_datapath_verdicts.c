@@ -534,6 +534,54 @@ static void policy_change_revokes_established_flows(void **state)
 	assert_int_equal(ingress_from("10.0.0.9", &r81), OK);   /* still allowed */
 }
 
+/* The generation each pod veth holds in its copy of its set. */
+static uint32_t pod_gen(int ifindex)
+{
+	struct pf_pod_val v;
+	uint32_t key = (uint32_t)ifindex;
+
+	assert_int_equal(bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_PODS), &key, &v), 0);
+	return v.set.gen;
+}
+
+static uint32_t set_gen(uint32_t set_id)
+{
+	struct pf_set_val v;
+
+	if (bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_SETS), &set_id, &v))
+		return 0;
+	return v.gen;
+}
+
+/* Each pod carries a copy of its set's value: every pod of the set follows
+ * a swap, a pod bound later gets the set as it is, and deleting the set
+ * leaves its pods to the mode's default. */
+static void every_pod_of_a_set_follows_its_swaps(void **state)
+{
+	struct pf_test_pkt p;
+
+	(void)state;
+	pf_test_pkt_v4(&p, "10.0.0.9", POD, &TCP80);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}}");
+	assert_int_equal(pf_datapath_pod_bind(dp, ifx[1], 1), 0);
+	assert_int_equal(pod_gen(ifx[1]), set_gen(1));
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), SHOT);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[1], &p), SHOT);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": [{\"cidr\": \"10.0.0.0/8\"}]}}");
+	assert_int_equal(pod_gen(ifx[0]), set_gen(1));
+	assert_int_equal(pod_gen(ifx[1]), set_gen(1));
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[1], &p), OK);
+	assert_int_equal(pf_datapath_pod_unbind(dp, ifx[1]), 0);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}}");
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), SHOT);
+	/* Deleted: the pod falls back to standard mode's default. */
+	assert_int_equal(pf_policy_set_delete(dp, 1), 0);
+	assert_int_equal(set_gen(1), 0);
+	assert_int_equal(pod_gen(ifx[0]), 0);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), OK);
+}
+
 static void bad_input_is_named_and_changes_nothing(void **state)
 {
 	static const struct {
@@ -741,6 +789,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(malformed_headers_never_pass_a_port_rule, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(arp_and_neighbour_discovery_always_pass, setup_strict, teardown),
 		cmocka_unit_test_setup_teardown(policy_change_revokes_established_flows, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(every_pod_of_a_set_follows_its_swaps, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(bad_input_is_named_and_changes_nothing, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(events_report_verdicts_only_when_enabled, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(idle_flows_are_swept_and_live_ones_kept, setup_standard, teardown),

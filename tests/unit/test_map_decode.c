@@ -328,9 +328,12 @@ static void pod_set_config_and_metric_json(void **state)
 
 	(void)state;
 	assert_json(pf_decode_pod_json(5, "veth0", &pod),
-		    "{\"ifindex\":5,\"ifname\":\"veth0\",\"set_id\":12}");
+		    "{\"ifindex\":5,\"ifname\":\"veth0\",\"set_id\":12,\"gen\":null,"
+		    "\"ingress\":\"unknown\",\"egress\":\"unknown\"}");
+	pod.set = set;
 	assert_json(pf_decode_pod_json(5, NULL, &pod),
-		    "{\"ifindex\":5,\"ifname\":null,\"set_id\":12}");
+		    "{\"ifindex\":5,\"ifname\":null,\"set_id\":12,\"gen\":4,"
+		    "\"ingress\":\"isolated\",\"egress\":\"open\"}");
 	assert_json(pf_decode_set_json(12, &set),
 		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"isolated\",\"egress\":\"open\","
 		    "\"lookup\":{\"ingress\":{\"ipv4\":[32,24],\"ipv6\":[]},"
