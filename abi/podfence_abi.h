@@ -77,15 +77,17 @@ enum pf_reason {
  * protocol, three protocols, at most half of them isolated intervals. */
 #define PF_PORT_CHUNKS_MAX (3 * 32768 / PF_PORT_CHUNK)
 
-/* pf_hosts (hash) and pf_rules (LPM trie): the flattened policy of one
- * generation of one policy set, one direction. addr holds an IPv4 address in
- * its first 4 bytes.
+/* pf_hosts4, pf_hosts6 (hashes) and pf_rules (LPM trie): the flattened
+ * policy of one generation of one policy set, one direction. In pf_rules
+ * addr holds an IPv4 address in its first 4 bytes.
  *
  * Per direction and family, a set whose entries have at most PF_SET_PLENS
- * distinct prefix lengths keeps all of them in pf_hosts, keyed by length and
- * masked address: the datapath tries each length, longest first, and the
- * first hit is the longest match. A set with more lengths keeps its single
- * addresses (/32, /128) in pf_hosts and every other prefix in pf_rules. */
+ * distinct prefix lengths keeps all of them in the family's hash, keyed by
+ * length and masked address: the datapath tries each length, longest
+ * first, and the first hit is the longest match. A set with more lengths
+ * keeps its single addresses (/32, /128) in the hash and every other prefix
+ * in pf_rules. IPv4 has a hash of its own with a 12-byte key: the datapath
+ * hashes it in one jhash round where the 24 bytes of an IPv6 key take two. */
 struct pf_rule_key {
 	__u32 prefixlen;  /* LPM only: 40 + CIDR prefix length */
 	__u32 gen;        /* big endian, so LPM matches it first */
@@ -95,13 +97,23 @@ struct pf_rule_key {
 };
 #define PF_RULE_KEY_PREFIX_BASE 40
 
-/* pf_hosts key: an address masked to plen bits, exact match. */
+/* pf_hosts6 key: an address masked to plen bits, exact match. User space
+ * also views an IPv4 key this way (pf_host4_key_view, lib/datapath.h). */
 struct pf_host_key {
 	__u32 gen;
-	__u8 dir_family;
+	__u8 dir_family;  /* (dir << 4) | family */
 	__u8 plen;        /* prefix length; the bits of addr past it are zero */
 	__u8 pad[2];
 	__u8 addr[16];
+};
+
+/* pf_hosts4 key. */
+struct pf_host4_key {
+	__u32 gen;
+	__u8 dir_family;  /* (dir << 4) | PF_FAMILY_V4 */
+	__u8 plen;
+	__u8 pad[2];
+	__u32 addr;       /* network order, masked to plen bits */
 };
 
 /* Ranges are encoded as (proto << 16 | port), inclusive. */
@@ -260,6 +272,7 @@ struct pf_event {
 
 PF_STATIC_ASSERT(sizeof(struct pf_rule_key) == 28, "pf_rule_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_host_key) == 24, "pf_host_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_host4_key) == 12, "pf_host4_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 16 + 8 * PF_RULE_INLINE, "pf_rule_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_set_val) == 12 + 4 * PF_SET_PLENS, "pf_set_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_pod_val) == 8 + sizeof(struct pf_set_val), "pf_pod_val layout");

@@ -317,7 +317,7 @@ static long long bench_map_bytes(int fd)
 
 static long long bench_rule_maps_bytes(struct pf_datapath *dp)
 {
-	const enum pf_map_id ids[] = { PF_MAP_RULES, PF_MAP_HOSTS, PF_MAP_PORTS };
+	const enum pf_map_id ids[] = { PF_MAP_RULES, PF_MAP_HOSTS4, PF_MAP_HOSTS6, PF_MAP_PORTS };
 	long long sum = 0;
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {

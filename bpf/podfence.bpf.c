@@ -59,7 +59,12 @@ static __always_inline int pf_new_flow(const struct pf_pkt *p, enum pf_dir dir, 
 		goto allow;
 	}
 
-	rule = set ? pf_rule_lookup(set, dir, p) : NULL;
+	if (!set)
+		rule = NULL;
+	else if (ck4)
+		rule = pf_rule_lookup4(set, dir, dir == PF_DIR_EGRESS ? p->daddr[0] : p->saddr[0]);
+	else
+		rule = pf_rule_lookup6(set, dir, dir == PF_DIR_EGRESS ? p->daddr : p->saddr);
 	if (rule && pf_ports_allow(set->gen, rule, p)) {
 		pf_ct_learn(ck4, ck6, dir);
 		pf_count(PF_REASON_POLICY_ALLOW);

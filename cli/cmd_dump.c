@@ -93,11 +93,19 @@ static int dump_rule(const void *key, const void *value, void *arg)
 	return dump_with_ports(arg, pf_decode_rule_json(k, value), ntohl(k->gen), value);
 }
 
-static int dump_host(const void *key, const void *value, void *arg)
+static int dump_host6(const void *key, const void *value, void *arg)
 {
 	const struct pf_host_key *k = key;
 
 	return dump_with_ports(arg, pf_decode_host_json(k, value), k->gen, value);
+}
+
+static int dump_host4(const void *key, const void *value, void *arg)
+{
+	struct pf_host_key view;
+
+	pf_host4_key_view(key, &view);
+	return dump_host6(&view, value, arg);
 }
 
 static int dump_port(const void *key, const void *value, void *arg)
@@ -236,7 +244,8 @@ static const struct {
 	const struct out_col *cols;
 } dumpers[PF_MAP__COUNT] = {
 	[PF_MAP_PODS] = { dump_pod, pod_cols },	     [PF_MAP_SETS] = { dump_set, set_cols },
-	[PF_MAP_RULES] = { dump_rule, rule_cols },   [PF_MAP_HOSTS] = { dump_host, host_cols },
+	[PF_MAP_RULES] = { dump_rule, rule_cols },   [PF_MAP_HOSTS4] = { dump_host4, host_cols },
+	[PF_MAP_HOSTS6] = { dump_host6, host_cols },
 	[PF_MAP_PORTS] = { dump_port, port_cols },   [PF_MAP_CT4] = { dump_ct4, ct_cols },
 	[PF_MAP_CT6] = { dump_ct6, ct_cols },	     [PF_MAP_FRAGS] = { dump_frag, frag_cols },
 	[PF_MAP_CONFIG] = { dump_config, config_cols },
@@ -263,7 +272,7 @@ static int dump_one(const char *root, enum pf_map_id id, json_t **out)
 				 libbpf_bpf_map_type_str(m.info.type), "entries", "note", EVENTS_NOTE);
 		goto done;
 	}
-	if (id == PF_MAP_RULES || id == PF_MAP_HOSTS) {
+	if (id == PF_MAP_RULES || id == PF_MAP_HOSTS4 || id == PF_MAP_HOSTS6) {
 		rc = pinned_map_open(root, PF_MAP_PORTS, &ports);
 		d.ports_fd = ports.fd;
 	}
@@ -318,7 +327,8 @@ int cmd_ebpf_dump_maps(const struct cli_ctx *ctx, int argc, char **argv)
 			;
 		if (first == PF_MAP__COUNT)
 			return cli_usage_error("unknown map \"%s\" (podfence pins pf_pods, pf_sets, "
-					       "pf_rules, pf_hosts, pf_ports, pf_ct4, pf_ct6, pf_frags, "
+					       "pf_rules, pf_hosts4, pf_hosts6, pf_ports, pf_ct4, "
+					       "pf_ct6, pf_frags, "
 					       "pf_config, pf_metrics, pf_events)", argv[1]);
 		last = first;
 	}

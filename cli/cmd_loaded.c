@@ -15,7 +15,7 @@
 #include "pinned.h"
 #include "tc_query.h"
 
-/* Entries of each generation in pf_rules and pf_hosts. */
+/* Entries of each generation in pf_rules and in pf_hosts4 + pf_hosts6. */
 struct gen_count {
 	uint32_t gen;
 	long rules, hosts;
@@ -54,6 +54,7 @@ static int count_rule(const void *key, const void *value, void *arg)
 	return 0;
 }
 
+/* pf_hosts4 and pf_hosts6 keys both start with the generation. */
 static int count_host(const void *key, const void *value, void *arg)
 {
 	struct gen_count *g = gen_slot(arg, ((const struct pf_host_key *)key)->gen);
@@ -179,7 +180,8 @@ int cmd_ebpf_loaded(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "hosts", "HOSTS", NULL },
 		{ NULL, NULL, NULL },
 	};
-	struct pinned_map pods = { .fd = -1 }, rules = { .fd = -1 }, hosts = { .fd = -1 };
+	struct pinned_map pods = { .fd = -1 }, rules = { .fd = -1 }, hosts4 = { .fd = -1 },
+			  hosts6 = { .fd = -1 };
 	struct loaded_ctx l = { 0 };
 	struct pf_config cfg;
 	json_t *doc = NULL, *progs = NULL;
@@ -196,11 +198,15 @@ int cmd_ebpf_loaded(const struct cli_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = pinned_map_open(ctx->pin_root, PF_MAP_RULES, &rules);
 	if (!rc)
-		rc = pinned_map_open(ctx->pin_root, PF_MAP_HOSTS, &hosts);
+		rc = pinned_map_open(ctx->pin_root, PF_MAP_HOSTS4, &hosts4);
+	if (!rc)
+		rc = pinned_map_open(ctx->pin_root, PF_MAP_HOSTS6, &hosts6);
 	if (!rc)
 		rc = pinned_map_walk(&rules, count_rule, &l);
 	if (!rc)
-		rc = pinned_map_walk(&hosts, count_host, &l);
+		rc = pinned_map_walk(&hosts4, count_host, &l);
+	if (!rc)
+		rc = pinned_map_walk(&hosts6, count_host, &l);
 	if (!rc)
 		progs = loaded_programs(ctx->pin_root, &l, &rc);
 	l.pods = json_array();
@@ -229,6 +235,7 @@ int cmd_ebpf_loaded(const struct cli_ctx *ctx, int argc, char **argv)
 	free(l.gens);
 	pinned_map_close(&pods);
 	pinned_map_close(&rules);
-	pinned_map_close(&hosts);
+	pinned_map_close(&hosts4);
+	pinned_map_close(&hosts6);
 	return rc;
 }

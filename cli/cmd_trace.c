@@ -52,9 +52,9 @@ static void trace_pins_init(struct trace_pins *t)
 
 static int trace_pins_open(const char *root, struct trace_pins *t, struct pf_trace_maps *m)
 {
-	static const enum pf_map_id used[] = { PF_MAP_PODS, PF_MAP_RULES, PF_MAP_HOSTS,
-					       PF_MAP_PORTS, PF_MAP_CT4, PF_MAP_CT6,
-					       PF_MAP_CONFIG };
+	static const enum pf_map_id used[] = { PF_MAP_PODS,  PF_MAP_RULES, PF_MAP_HOSTS4,
+					       PF_MAP_HOSTS6, PF_MAP_PORTS, PF_MAP_CT4,
+					       PF_MAP_CT6,    PF_MAP_CONFIG };
 	static const enum pf_map_id ct[2] = { PF_MAP_CT4, PF_MAP_CT6 };
 	char path[512];
 	struct bpf_prog_info info;
@@ -80,7 +80,8 @@ static int trace_pins_open(const char *root, struct trace_pins *t, struct pf_tra
 	m->prog[PF_DIR_EGRESS] = t->prog[PF_DIR_EGRESS];
 	m->pods = t->maps[PF_MAP_PODS].fd;
 	m->rules = t->maps[PF_MAP_RULES].fd;
-	m->hosts = t->maps[PF_MAP_HOSTS].fd;
+	m->hosts4 = t->maps[PF_MAP_HOSTS4].fd;
+	m->hosts6 = t->maps[PF_MAP_HOSTS6].fd;
 	m->ports = t->maps[PF_MAP_PORTS].fd;
 	m->ct4 = t->ct_rw[0];
 	m->ct6 = t->ct_rw[1];
@@ -235,13 +236,21 @@ static json_t *trace_end_json(const struct trace_end *e)
 	return end;
 }
 
+/* The map the hop's entry was found in. */
+static const char *trace_entry_map(const struct pf_trace_hop *h)
+{
+	if (!h->entry.hashed)
+		return pf_map_names[PF_MAP_RULES];
+	return pf_map_names[h->entry.prefix.family == PF_FAMILY_V4 ? PF_MAP_HOSTS4 : PF_MAP_HOSTS6];
+}
+
 static json_t *trace_entry_json(const struct pf_trace_hop *h)
 {
 	char buf[64];
 
 	if (!h->matched)
 		return json_null();
-	return json_pack("{s:s, s:s, s:I, s:o*, s:b}", "map", h->entry.hashed ? "pf_hosts" : "pf_rules",
+	return json_pack("{s:s, s:s, s:I, s:o*, s:b}", "map", trace_entry_map(h),
 			 "cidr", pf_cidr_format(&h->entry.prefix, buf, sizeof(buf)), "rule_id",
 			 (json_int_t)h->entry.rule_id, "ports", cli_portset_json(&h->entry.ports),
 			 "ports_complete", h->entry.ports_complete);

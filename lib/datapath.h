@@ -23,7 +23,8 @@ enum pf_map_id {
 	PF_MAP_PODS,
 	PF_MAP_SETS,
 	PF_MAP_RULES,
-	PF_MAP_HOSTS,
+	PF_MAP_HOSTS4,
+	PF_MAP_HOSTS6,
 	PF_MAP_PORTS,
 	PF_MAP_CT4,
 	PF_MAP_CT6,
@@ -102,6 +103,10 @@ int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed);
  * sees a tracked flow of either family. */
 void pf_ct4_key_from_view(const struct pf_ct_key *view, struct pf_ct4_key *k);
 void pf_ct4_key_view(const struct pf_ct4_key *k, struct pf_ct_key *view);
+
+/* An IPv4 entry's pf_hosts4 key from its pf_host_key view, and back. */
+void pf_host4_key_from_view(const struct pf_host_key *view, struct pf_host4_key *k);
+void pf_host4_key_view(const struct pf_host4_key *k, struct pf_host_key *view);
 
 /* Sums the per-CPU verdict counters (PF_REASON__COUNT values). */
 int pf_datapath_read_metrics(struct pf_datapath *dp, uint64_t *out);

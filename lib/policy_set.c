@@ -15,14 +15,46 @@ static bool pf_is_host(const struct pf_cidr *c)
 	return c->len == pf_cidr_max_len(c->family);
 }
 
-static void pf_host_key_fill(struct pf_host_key *k, uint32_t gen, int dir,
-			     const struct pf_cidr *c)
+void pf_host4_key_from_view(const struct pf_host_key *view, struct pf_host4_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->gen = gen;
-	k->dir_family = (uint8_t)(dir << 4 | c->family);
-	k->plen = c->len;
-	memcpy(k->addr, c->addr, 16);
+	k->gen = view->gen;
+	k->dir_family = view->dir_family;
+	k->plen = view->plen;
+	memcpy(&k->addr, view->addr, 4);
+}
+
+void pf_host4_key_view(const struct pf_host4_key *k, struct pf_host_key *view)
+{
+	memset(view, 0, sizeof(*view));
+	view->gen = k->gen;
+	view->dir_family = k->dir_family;
+	view->plen = k->plen;
+	memcpy(view->addr, &k->addr, 4);
+}
+
+union pf_host_keys {
+	struct pf_host4_key v4;
+	struct pf_host_key v6;
+};
+
+/* The key of hashed entry c in pf_hosts4 or pf_hosts6 (into buf), and that
+ * map's fd. */
+static const void *pf_host_key_fill(struct pf_datapath *dp, uint32_t gen, int dir,
+				    const struct pf_cidr *c, union pf_host_keys *buf, int *fd)
+{
+	struct pf_host_key view = { .gen = gen, .dir_family = (uint8_t)(dir << 4 | c->family),
+				    .plen = c->len };
+
+	memcpy(view.addr, c->addr, 16);
+	if (c->family == PF_FAMILY_V4) {
+		pf_host4_key_from_view(&view, &buf->v4);
+		*fd = dp->map_fd[PF_MAP_HOSTS4];
+		return &buf->v4;
+	}
+	buf->v6 = view;
+	*fd = dp->map_fd[PF_MAP_HOSTS6];
+	return &buf->v6;
 }
 
 /* Per direction and family, the distinct prefix lengths of the entries,
@@ -112,10 +144,11 @@ static void pf_gen_purge_compiled(struct pf_datapath *dp, uint32_t gen,
 			const struct pf_cidr *p = &c->dir[d].entries[i].prefix;
 
 			if (pf_entry_hashed(&layout, d, p)) {
-				struct pf_host_key hk;
+				union pf_host_keys hk;
+				int fd;
+				const void *key = pf_host_key_fill(dp, gen, d, p, &hk, &fd);
 
-				pf_host_key_fill(&hk, gen, d, p);
-				bpf_map_delete_elem(dp->map_fd[PF_MAP_HOSTS], &hk);
+				bpf_map_delete_elem(fd, key);
 			} else {
 				struct pf_rule_key rk;
 
@@ -165,6 +198,7 @@ static int pf_purge_map_scan(int fd, size_t key_size, uint32_t (*gen_of)(const v
 	return err;
 }
 
+/* Both pf_hosts4 and pf_hosts6 keys start with the generation. */
 static uint32_t pf_host_key_gen(const void *k)
 {
 	return ((const struct pf_host_key *)k)->gen;
@@ -182,9 +216,12 @@ static uint32_t pf_port_key_gen(const void *k)
 
 int pf_gen_purge_scan(struct pf_datapath *dp, uint32_t gen)
 {
-	int err = pf_purge_map_scan(dp->map_fd[PF_MAP_HOSTS], sizeof(struct pf_host_key),
+	int err = pf_purge_map_scan(dp->map_fd[PF_MAP_HOSTS4], sizeof(struct pf_host4_key),
 				    pf_host_key_gen, gen);
 
+	if (!err)
+		err = pf_purge_map_scan(dp->map_fd[PF_MAP_HOSTS6], sizeof(struct pf_host_key),
+					pf_host_key_gen, gen);
 	if (!err)
 		err = pf_purge_map_scan(dp->map_fd[PF_MAP_RULES], sizeof(struct pf_rule_key),
 					pf_rule_key_gen, gen);
@@ -221,10 +258,11 @@ static int pf_gen_write(struct pf_datapath *dp, uint32_t gen, const struct pf_co
 
 			pf_rule_val_fill(&v, (uint32_t)i, e->portset, &c->portsets[e->portset]);
 			if (pf_entry_hashed(layout, d, &e->prefix)) {
-				struct pf_host_key hk;
+				union pf_host_keys hk;
+				int fd;
+				const void *key = pf_host_key_fill(dp, gen, d, &e->prefix, &hk, &fd);
 
-				pf_host_key_fill(&hk, gen, d, &e->prefix);
-				r = bpf_map_update_elem(dp->map_fd[PF_MAP_HOSTS], &hk, &v, BPF_ANY);
+				r = bpf_map_update_elem(fd, key, &v, BPF_ANY);
 			} else {
 				struct pf_rule_key rk;
 

@@ -35,7 +35,8 @@ void pf_trace_maps_from_datapath(const struct pf_datapath *dp, struct pf_trace_m
 	m->prog[PF_DIR_EGRESS] = pf_datapath_prog_fd(dp, PF_DIR_EGRESS);
 	m->pods = pf_datapath_map_fd(dp, PF_MAP_PODS);
 	m->rules = pf_datapath_map_fd(dp, PF_MAP_RULES);
-	m->hosts = pf_datapath_map_fd(dp, PF_MAP_HOSTS);
+	m->hosts4 = pf_datapath_map_fd(dp, PF_MAP_HOSTS4);
+	m->hosts6 = pf_datapath_map_fd(dp, PF_MAP_HOSTS6);
 	m->ports = pf_datapath_map_fd(dp, PF_MAP_PORTS);
 	m->ct4 = pf_datapath_map_fd(dp, PF_MAP_CT4);
 	m->ct6 = pf_datapath_map_fd(dp, PF_MAP_CT6);
@@ -195,42 +196,65 @@ static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 	return 0;
 }
 
-/* A set with few prefix lengths: one pf_hosts key per length, longest
- * first; the first one present is the entry (*len its length). */
+/* Looks hk up in pf_hosts4 or pf_hosts6, as its family says: 1 found,
+ * 0 not there, or -errno with err set. */
+static int trace_host_lookup(const struct pf_trace_maps *m, const struct pf_host_key *hk,
+			     struct pf_rule_val *v, char *err, size_t err_len)
+{
+	struct pf_host4_key k4;
+	const void *key = hk;
+	int fd = m->hosts6;
+
+	if ((hk->dir_family & 0xf) == PF_FAMILY_V4) {
+		pf_host4_key_from_view(hk, &k4);
+		key = &k4;
+		fd = m->hosts4;
+	}
+	if (!bpf_map_lookup_elem(fd, key, v))
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return trace_fail(err, err_len, -errno, "look up %s: %s",
+			  pf_map_names[fd == m->hosts4 ? PF_MAP_HOSTS4 : PF_MAP_HOSTS6],
+			  strerror(errno));
+}
+
+/* A set with few prefix lengths: one hash key per length, longest first;
+ * the first one present is the entry (*len its length). */
 static int trace_find_hashed(const struct pf_trace_maps *m, const struct pf_trace_hop *h,
 			     struct pf_host_key *hk, const uint8_t *peer, unsigned *len,
 			     struct pf_rule_val *v, char *err, size_t err_len)
 {
 	for (unsigned i = 0; i < h->n_plens && i < PF_SET_PLENS; i++) {
+		int found;
+
 		hk->plen = h->plens[i];
 		memcpy(hk->addr, peer, 16);
 		trace_mask(hk->addr, hk->plen);
-		if (!bpf_map_lookup_elem(m->hosts, hk, v)) {
+		found = trace_host_lookup(m, hk, v, err, err_len);
+		if (found) {
 			*len = hk->plen;
-			return 1;
+			return found;
 		}
-		if (errno != ENOENT)
-			return trace_fail(err, err_len, -errno, "look up pf_hosts: %s",
-					  strerror(errno));
 	}
 	return 0;
 }
 
-/* A set with many prefix lengths: the exact pf_hosts key, then the longest
+/* A set with many prefix lengths: the exact hash key, then the longest
  * pf_rules prefix (an LPM lookup with a full-length key). */
 static int trace_find_trie(const struct pf_trace_maps *m, struct pf_host_key *hk,
 			   struct pf_rule_key *rk, unsigned max, bool *hashed, unsigned *len,
 			   struct pf_rule_val *v, char *err, size_t err_len)
 {
 	struct pf_rule_val w;
+	int found;
 
 	hk->plen = (uint8_t)max;
 	*len = max;
-	*hashed = !bpf_map_lookup_elem(m->hosts, hk, v);
-	if (*hashed)
-		return 1;
-	if (errno != ENOENT)
-		return trace_fail(err, err_len, -errno, "look up pf_hosts: %s", strerror(errno));
+	found = trace_host_lookup(m, hk, v, err, err_len);
+	*hashed = found > 0;
+	if (found)
+		return found;
 	rk->prefixlen = PF_RULE_KEY_PREFIX_BASE + max;
 	if (bpf_map_lookup_elem(m->rules, rk, v)) {
 		if (errno != ENOENT)

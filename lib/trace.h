@@ -14,8 +14,8 @@
  * The verdict of a hop is the program's own return code. Why: the maps are
  * read the way the program reads them (pf_config, pf_pods and the pod's copy
  * of its set's value, then the
- * peer's entry: one pf_hosts key per prefix length of the set, or the exact
- * pf_hosts entry and then the longest pf_rules prefix, then that entry's
+ * peer's entry: one pf_hosts4/pf_hosts6 key per prefix length of the set, or
+ * the exact address there and then the longest pf_rules prefix, then that entry's
  * ports), and that reading must give the program's verdict to be reported
  * as "explained". No switch is turned on for a trace (events stay
  * as configured; nothing global changes).
@@ -41,7 +41,7 @@
  * (the trace deletes the entries it made); the others may be read-only fds. */
 struct pf_trace_maps {
 	int prog[2];   /* indexed by enum pf_dir: pf_to_pod, pf_from_pod */
-	int pods, rules, hosts, ports, ct4, ct6, config;
+	int pods, rules, hosts4, hosts6, ports, ct4, ct6, config;
 };
 
 /* Borrows the fds of an open datapath. */
@@ -59,7 +59,7 @@ struct pf_trace_flow {
 
 /* The flattened entry that covers the peer in one direction. */
 struct pf_trace_entry {
-	bool hashed;              /* found in pf_hosts, else in the pf_rules trie */
+	bool hashed;              /* found in pf_hosts4/6, else in the pf_rules trie */
 	struct pf_cidr prefix;    /* the key's address and prefix length */
 	uint32_t rule_id;         /* index of the flattened entry in its direction */
 	struct pf_portset ports;  /* what it allows: flags, the ranges of the value
@@ -81,7 +81,7 @@ struct pf_trace_hop {
 	uint32_t gen;             /* ... at this generation */
 	uint8_t isolation;        /* enum pf_isolation for dir */
 	/* How the set's entries for dir and the flow's family are looked up:
-	 * these prefix lengths in pf_hosts, or PF_SET_PLENS_TRIE. */
+	 * these prefix lengths in the family's hash, or PF_SET_PLENS_TRIE. */
 	uint8_t n_plens;
 	uint8_t plens[PF_SET_PLENS];
 	uint32_t mode;            /* enum pf_mode of pf_config */

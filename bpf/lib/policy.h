@@ -130,52 +130,79 @@ static __always_inline __u32 pf_mask_word(__u32 word, int bits)
 	return word & bpf_htonl(~0u << (32 - bits));
 }
 
-/* The flattened entry covering the peer address, or NULL. A set with few
+/* The flattened entry covering an IPv4 peer, or NULL. A set with few
  * prefix lengths (abi/podfence_abi.h) is searched one hash lookup per
  * length, longest first; otherwise the single address by hash, then the
  * LPM trie. */
-static __always_inline struct pf_rule_val *pf_rule_lookup(const struct pf_set_val *set,
-							  enum pf_dir dir,
-							  const struct pf_pkt *p)
+static __always_inline struct pf_rule_val *pf_rule_lookup4(const struct pf_set_val *set,
+							   enum pf_dir dir, __u32 peer)
 {
-	const __u32 *peer = dir == PF_DIR_EGRESS ? p->daddr : p->saddr;
-	int v6 = p->family == PF_FAMILY_V6;
-	__u8 n = set->n_plens[dir & 1][v6];
-	struct pf_host_key hk = {};
+	__u8 n = set->n_plens[dir & 1][0];
+	struct pf_host4_key hk = { .gen = set->gen, .dir_family = (dir << 4) | PF_FAMILY_V4 };
 	struct pf_rule_key rk = {};
 	struct pf_rule_val *v;
-	__u32 w[4] = {};
 	int j;
 
-	hk.gen = set->gen;
-	hk.dir_family = (dir << 4) | p->family;
+	if (n != PF_SET_PLENS_TRIE) {
+		for (j = 0; j < PF_SET_PLENS; j++) {
+			if (j >= n)
+				break;
+			hk.plen = set->plens[dir & 1][0][j];
+			hk.addr = pf_mask_word(peer, hk.plen);
+			v = bpf_map_lookup_elem(&pf_hosts4, &hk);
+			if (v)
+				return v;
+		}
+		return NULL;
+	}
+	hk.plen = 32;
+	hk.addr = peer;
+	v = bpf_map_lookup_elem(&pf_hosts4, &hk);
+	if (v)
+		return v;
+	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + 32;
+	rk.gen = bpf_htonl(set->gen);
+	rk.dir_family = hk.dir_family;
+	__builtin_memcpy(rk.addr, &peer, 4);
+	return bpf_map_lookup_elem(&pf_rules, &rk);
+}
+
+/* The same for an IPv6 peer. */
+static __always_inline struct pf_rule_val *pf_rule_lookup6(const struct pf_set_val *set,
+							   enum pf_dir dir, const __u32 *peer)
+{
+	__u8 n = set->n_plens[dir & 1][1];
+	struct pf_host_key hk = { .gen = set->gen, .dir_family = (dir << 4) | PF_FAMILY_V6 };
+	struct pf_rule_key rk = {};
+	struct pf_rule_val *v;
+	__u32 w[4];
+	int j;
+
 	if (n != PF_SET_PLENS_TRIE) {
 		for (j = 0; j < PF_SET_PLENS; j++) {
 			int plen;
 
 			if (j >= n)
 				break;
-			plen = set->plens[dir & 1][v6][j];
+			plen = set->plens[dir & 1][1][j];
 			hk.plen = plen;
 			w[0] = pf_mask_word(peer[0], plen);
-			if (v6) {
-				w[1] = pf_mask_word(peer[1], plen - 32);
-				w[2] = pf_mask_word(peer[2], plen - 64);
-				w[3] = pf_mask_word(peer[3], plen - 96);
-			}
+			w[1] = pf_mask_word(peer[1], plen - 32);
+			w[2] = pf_mask_word(peer[2], plen - 64);
+			w[3] = pf_mask_word(peer[3], plen - 96);
 			__builtin_memcpy(hk.addr, w, 16);
-			v = bpf_map_lookup_elem(&pf_hosts, &hk);
+			v = bpf_map_lookup_elem(&pf_hosts6, &hk);
 			if (v)
 				return v;
 		}
 		return NULL;
 	}
-	hk.plen = v6 ? 128 : 32;
+	hk.plen = 128;
 	__builtin_memcpy(hk.addr, peer, 16);
-	v = bpf_map_lookup_elem(&pf_hosts, &hk);
+	v = bpf_map_lookup_elem(&pf_hosts6, &hk);
 	if (v)
 		return v;
-	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + hk.plen;
+	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + 128;
 	rk.gen = bpf_htonl(set->gen);
 	rk.dir_family = hk.dir_family;
 	__builtin_memcpy(rk.addr, peer, 16);
