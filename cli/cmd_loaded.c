@@ -9,13 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "cli.h"
 #include "map_decode.h"
 #include "output.h"
 #include "pinned.h"
 #include "tc_query.h"
 
-/* Entries of each generation in pf_rules and in pf_hosts4 + pf_hosts6. */
+/* Entries of each generation: prefixes (in pf_rules or hashed) and single
+ * addresses (hashed). */
 struct gen_count {
 	uint32_t gen;
 	long rules, hosts;
@@ -54,15 +56,20 @@ static int count_rule(const void *key, const void *value, void *arg)
 	return 0;
 }
 
-/* pf_hosts4 and pf_hosts6 keys both start with the generation. */
+/* pf_hosts4 and pf_hosts6 keys both start with gen, dir_family and plen:
+ * a single address is a host, any other prefix a rule. */
 static int count_host(const void *key, const void *value, void *arg)
 {
-	struct gen_count *g = gen_slot(arg, ((const struct pf_host_key *)key)->gen);
+	const struct pf_host4_key *k = key;
+	struct gen_count *g = gen_slot(arg, k->gen);
 
 	(void)value;
 	if (!g)
 		return cli_fail("count host entries: %s", strerror(ENOMEM));
-	g->hosts++;
+	if (k->plen == pf_cidr_max_len(k->dir_family & 0xf))
+		g->hosts++;
+	else
+		g->rules++;
 	return 0;
 }
 
