@@ -46,7 +46,7 @@ enum pf_ct_fate {
 typedef enum pf_ct_fate (*pf_ct_judge_fn)(const struct pf_ct_key *k, struct pf_ct_val *v,
 					  void *ctx);
 
-static void pf_ct6_key_view(const void *raw, struct pf_ct_key *view)
+static void pf_ct6_raw_view(const void *raw, struct pf_ct_key *view)
 {
 	memcpy(view, raw, sizeof(*view));
 }
@@ -56,16 +56,17 @@ static void pf_ct4_raw_view(const void *raw, struct pf_ct_key *view)
 	pf_ct4_key_view(raw, view);
 }
 
+/* The two conntrack maps, each with its key and how user space views it. */
 static const struct pf_ct_table {
 	enum pf_map_id id;
 	size_t key_size;
 	void (*view)(const void *raw, struct pf_ct_key *view);
 } pf_ct_tables[] = {
 	{ PF_MAP_CT4, sizeof(struct pf_ct4_key), pf_ct4_raw_view },
-	{ PF_MAP_CT6, sizeof(struct pf_ct_key), pf_ct6_key_view },
+	{ PF_MAP_CT6, sizeof(struct pf_ct_key), pf_ct6_raw_view },
 };
 
-/* Judges raw key of one table; true when it is to be dropped. */
+/* Judges the flow of one table's raw key: true when it is to be dropped. */
 static bool pf_ct_judge_one(int fd, const struct pf_ct_table *t, const void *raw,
 			    pf_ct_judge_fn judge, void *ctx)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Writing a compiled policy set into the maps under a fresh generation and
- * swapping it in with one update. */
+ * swapping it in: the set's pf_sets value, then each of its pods' copy in
+ * pf_pods, each one update. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -86,7 +87,8 @@ static void pf_set_plens(const struct pf_compiled *c, struct pf_set_val *v)
 	}
 }
 
-/* Whether an entry of a set laid out as v goes to pf_hosts (else pf_rules). */
+/* Whether an entry of a set laid out as v is hashed (pf_hosts4/pf_hosts6)
+ * rather than put in pf_rules. */
 static bool pf_entry_hashed(const struct pf_set_val *v, int dir, const struct pf_cidr *c)
 {
 	return v->n_plens[dir][c->family == PF_FAMILY_V6] != PF_SET_PLENS_TRIE || pf_is_host(c);

@@ -253,17 +253,25 @@ static void compiled_maps_and_program_agree_with_the_spec(void **state)
 	long cases = 0, allowed = 0, layout[2] = { 0 }; /* isolated cases: hashed, trie */
 	uint16_t next_sport = 1024;
 
+	/* One datapath for every policy (loading one takes most of a second):
+	 * each round swaps set 7 to a new policy, so generations come and go as
+	 * under an agent, and rebinds the pod, which forgets the flows the
+	 * round before tracked. Within a round each case is a flow of its own
+	 * (a new source port). */
+	struct pf_datapath *dp = pf_test_datapath(PF_MODE_STANDARD, false);
+
 	(void)state;
 	print_message("seed %u, %ld cases (replay: PF_DIFF_SEED=%u)\n", seed, total_cases, seed);
 	while (cases < total_cases) {
 		uint32_t mode = rnd(2) ? PF_MODE_STRICT : PF_MODE_STANDARD;
-		struct pf_datapath *dp = pf_test_datapath(mode, false);
 		struct pf_policy_spec spec;
 		struct pf_compiled c;
 		struct pf_set_val set;
 		uint32_t set_id = 7;
 
 		rnd_spec(&spec);
+		assert_int_equal(pf_datapath_configure(dp, mode, false), 0);
+		assert_int_equal(pf_datapath_pod_unbind(dp, ifx[0]), 0);
 		assert_int_equal(pf_datapath_pod_bind(dp, ifx[0], 7), 0);
 		assert_int_equal(pf_policy_compile(&spec, &c), 0);
 		assert_int_equal(pf_policy_set_apply(dp, 7, &c), 0);
@@ -310,8 +318,8 @@ static void compiled_maps_and_program_agree_with_the_spec(void **state)
 		}
 		pf_compiled_free(&c);
 		pf_policy_spec_free(&spec);
-		pf_test_datapath_destroy(dp);
 	}
+	pf_test_datapath_destroy(dp);
 	print_message("%ld cases agree (%ld allowed, %ld denied; isolated: %ld hashed by prefix "
 		      "length, %ld through the trie)\n", cases, allowed, cases - allowed, layout[0],
 		      layout[1]);
