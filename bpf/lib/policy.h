@@ -148,7 +148,8 @@ static __always_inline struct pf_rule_val *pf_rule_lookup4(const struct pf_set_v
 			if (j >= n)
 				break;
 			hk.plen = set->plens[dir & 1][0][j];
-			hk.addr = pf_mask_word(peer, hk.plen);
+			/* plen is 0..32: the shift stays below 64, no branch. */
+			hk.addr = peer & bpf_htonl((__u32)(0xffffffffull << (32 - hk.plen)));
 			v = bpf_map_lookup_elem(&pf_hosts4, &hk);
 			if (v)
 				return v;
