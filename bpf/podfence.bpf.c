@@ -17,6 +17,7 @@
 
 #include "podfence_abi.h"
 #include "lib/maps.h"
+#include "lib/words.h"
 #include "lib/parse.h"
 #include "lib/conntrack.h"
 #include "lib/policy.h"
@@ -101,23 +102,23 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 		return TC_ACT_SHOT;
 	}
 	if (p.family == PF_FAMILY_V4) {
-		struct pf_ct4_key ck4;
+		union pf_ct4_words ck4;
 
 		pf_ct4_key_fill(&ck4, &p, ifindex, dir);
-		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct4, &ck4)))
+		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct4, &ck4.k)))
 			return TC_ACT_OK;
-		return pf_new_flow(&p, dir, ifindex, &ck4, NULL);
+		return pf_new_flow(&p, dir, ifindex, &ck4.k, NULL);
 	} else {
-		struct pf_ct_key ck6;
+		union pf_ct6_words ck6;
 
 		pf_ct6_key_fill(&ck6, &p, ifindex, dir);
-		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct6, &ck6)))
+		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct6, &ck6.k)))
 			return TC_ACT_OK;
 		if (p.icmp_nd) {
 			pf_count(PF_REASON_ICMP6_ND);
 			return TC_ACT_OK;
 		}
-		return pf_new_flow(&p, dir, ifindex, NULL, &ck6);
+		return pf_new_flow(&p, dir, ifindex, NULL, &ck6.k);
 	}
 }
 

@@ -6,35 +6,38 @@
 #ifndef PF_BPF_CONNTRACK_H
 #define PF_BPF_CONNTRACK_H
 
-/* The key of an IPv4 flow in pf_ct4. */
-static __always_inline void pf_ct4_key_fill(struct pf_ct4_key *k, const struct pf_pkt *p,
+/* The key of an IPv4 flow in pf_ct4 (struct pf_ct4_key, word by word). */
+static __always_inline void pf_ct4_key_fill(union pf_ct4_words *k, const struct pf_pkt *p,
 					    __u32 ifindex, enum pf_dir dir)
 {
 	int egress = dir == PF_DIR_EGRESS;
 
-	k->ifindex = ifindex;
-	k->pod_addr = egress ? p->saddr[0] : p->daddr[0];
-	k->peer_addr = egress ? p->daddr[0] : p->saddr[0];
-	k->pod_port = egress ? p->sport : p->dport;
-	k->peer_port = egress ? p->dport : p->sport;
-	k->proto = p->proto;
-	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	k->w[0] = ifindex;
+	k->w[1] = egress ? p->saddr[0] : p->daddr[0]; /* pod_addr */
+	k->w[2] = egress ? p->daddr[0] : p->saddr[0]; /* peer_addr */
+	k->w[3] = egress ? pf_word16(p->sport, p->dport) : pf_word16(p->dport, p->sport);
+	k->w[4] = pf_word8(p->proto, 0, 0, 0);
 }
 
-/* The key of an IPv6 flow in pf_ct6. */
-static __always_inline void pf_ct6_key_fill(struct pf_ct_key *k, const struct pf_pkt *p,
+/* The key of an IPv6 flow in pf_ct6 (struct pf_ct_key, word by word). */
+static __always_inline void pf_ct6_key_fill(union pf_ct6_words *k, const struct pf_pkt *p,
 					    __u32 ifindex, enum pf_dir dir)
 {
 	int egress = dir == PF_DIR_EGRESS;
+	const __u32 *pod = egress ? p->saddr : p->daddr, *peer = egress ? p->daddr : p->saddr;
 
-	__builtin_memset(k, 0, sizeof(*k));
-	k->ifindex = ifindex;
-	k->proto = p->proto;
-	k->family = p->family;
-	k->pod_port = egress ? p->sport : p->dport;
-	k->peer_port = egress ? p->dport : p->sport;
-	__builtin_memcpy(k->pod_addr, egress ? p->saddr : p->daddr, 16);
-	__builtin_memcpy(k->peer_addr, egress ? p->daddr : p->saddr, 16);
+	k->w[0] = ifindex;
+	k->w[1] = pf_word8(p->proto, p->family, 0, 0) |
+		  pf_word16(0, egress ? p->sport : p->dport); /* pod_port */
+	k->w[2] = pf_word16(egress ? p->dport : p->sport, 0); /* peer_port, pad */
+	k->w[3] = pod[0];
+	k->w[4] = pod[1];
+	k->w[5] = pod[2];
+	k->w[6] = pod[3];
+	k->w[7] = peer[0];
+	k->w[8] = peer[1];
+	k->w[9] = peer[2];
+	k->w[10] = peer[3];
 }
 
 /* A conntrack lookup's answer: is the flow tracked? No clock read: the

@@ -137,33 +137,37 @@ static __always_inline __u32 pf_mask_word(__u32 word, int bits)
 static __always_inline struct pf_rule_val *pf_rule_lookup4(const struct pf_set_val *set,
 							   enum pf_dir dir, __u32 peer)
 {
-	__u8 n = set->n_plens[dir & 1][0];
-	struct pf_host4_key hk = { .gen = set->gen, .dir_family = (dir << 4) | PF_FAMILY_V4 };
+	__u8 n = set->n_plens[dir & 1][0], dir_family = (dir << 4) | PF_FAMILY_V4;
+	union pf_host4_words hk;
 	struct pf_rule_key rk = {};
 	struct pf_rule_val *v;
 	int j;
 
+	hk.w[0] = set->gen;
 	if (n != PF_SET_PLENS_TRIE) {
 		for (j = 0; j < PF_SET_PLENS; j++) {
+			__u8 plen;
+
 			if (j >= n)
 				break;
-			hk.plen = set->plens[dir & 1][0][j];
+			plen = set->plens[dir & 1][0][j];
+			hk.w[1] = pf_word8(dir_family, plen, 0, 0);
 			/* plen is 0..32: the shift stays below 64, no branch. */
-			hk.addr = peer & bpf_htonl((__u32)(0xffffffffull << (32 - hk.plen)));
-			v = bpf_map_lookup_elem(&pf_hosts4, &hk);
+			hk.w[2] = peer & bpf_htonl((__u32)(0xffffffffull << (32 - plen)));
+			v = bpf_map_lookup_elem(&pf_hosts4, &hk.k);
 			if (v)
 				return v;
 		}
 		return NULL;
 	}
-	hk.plen = 32;
-	hk.addr = peer;
-	v = bpf_map_lookup_elem(&pf_hosts4, &hk);
+	hk.w[1] = pf_word8(dir_family, 32, 0, 0);
+	hk.w[2] = peer;
+	v = bpf_map_lookup_elem(&pf_hosts4, &hk.k);
 	if (v)
 		return v;
 	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + 32;
 	rk.gen = bpf_htonl(set->gen);
-	rk.dir_family = hk.dir_family;
+	rk.dir_family = dir_family;
 	__builtin_memcpy(rk.addr, &peer, 4);
 	return bpf_map_lookup_elem(&pf_rules, &rk);
 }
@@ -172,13 +176,13 @@ static __always_inline struct pf_rule_val *pf_rule_lookup4(const struct pf_set_v
 static __always_inline struct pf_rule_val *pf_rule_lookup6(const struct pf_set_val *set,
 							   enum pf_dir dir, const __u32 *peer)
 {
-	__u8 n = set->n_plens[dir & 1][1];
-	struct pf_host_key hk = { .gen = set->gen, .dir_family = (dir << 4) | PF_FAMILY_V6 };
+	__u8 n = set->n_plens[dir & 1][1], dir_family = (dir << 4) | PF_FAMILY_V6;
+	union pf_host6_words hk;
 	struct pf_rule_key rk = {};
 	struct pf_rule_val *v;
-	__u32 w[4];
 	int j;
 
+	hk.w[0] = set->gen;
 	if (n != PF_SET_PLENS_TRIE) {
 		for (j = 0; j < PF_SET_PLENS; j++) {
 			int plen;
@@ -186,26 +190,28 @@ static __always_inline struct pf_rule_val *pf_rule_lookup6(const struct pf_set_v
 			if (j >= n)
 				break;
 			plen = set->plens[dir & 1][1][j];
-			hk.plen = plen;
-			w[0] = pf_mask_word(peer[0], plen);
-			w[1] = pf_mask_word(peer[1], plen - 32);
-			w[2] = pf_mask_word(peer[2], plen - 64);
-			w[3] = pf_mask_word(peer[3], plen - 96);
-			__builtin_memcpy(hk.addr, w, 16);
-			v = bpf_map_lookup_elem(&pf_hosts6, &hk);
+			hk.w[1] = pf_word8(dir_family, plen, 0, 0);
+			hk.w[2] = pf_mask_word(peer[0], plen);
+			hk.w[3] = pf_mask_word(peer[1], plen - 32);
+			hk.w[4] = pf_mask_word(peer[2], plen - 64);
+			hk.w[5] = pf_mask_word(peer[3], plen - 96);
+			v = bpf_map_lookup_elem(&pf_hosts6, &hk.k);
 			if (v)
 				return v;
 		}
 		return NULL;
 	}
-	hk.plen = 128;
-	__builtin_memcpy(hk.addr, peer, 16);
-	v = bpf_map_lookup_elem(&pf_hosts6, &hk);
+	hk.w[1] = pf_word8(dir_family, 128, 0, 0);
+	hk.w[2] = peer[0];
+	hk.w[3] = peer[1];
+	hk.w[4] = peer[2];
+	hk.w[5] = peer[3];
+	v = bpf_map_lookup_elem(&pf_hosts6, &hk.k);
 	if (v)
 		return v;
 	rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + 128;
 	rk.gen = bpf_htonl(set->gen);
-	rk.dir_family = hk.dir_family;
+	rk.dir_family = dir_family;
 	__builtin_memcpy(rk.addr, peer, 16);
 	return bpf_map_lookup_elem(&pf_rules, &rk);
 }
