@@ -77,9 +77,17 @@ enum pf_reason {
  * protocol, three protocols, at most half of them isolated intervals. */
 #define PF_PORT_CHUNKS_MAX (3 * 32768 / PF_PORT_CHUNK)
 
-/* pf_rules (LPM trie) and pf_hosts (hash): the flattened policy of one
- * generation of one policy set, one direction. addr holds an IPv4 address in
- * its first 4 bytes. The LPM prefix covers gen, dir_family and addr bits. */
+/* pf_hosts4, pf_hosts6 (hashes) and pf_rules (LPM trie): the flattened
+ * policy of one generation of one policy set, one direction. In pf_rules
+ * addr holds an IPv4 address in its first 4 bytes.
+ *
+ * Per direction and family, a set whose entries have at most PF_SET_PLENS
+ * distinct prefix lengths keeps all of them in the family's hash, keyed by
+ * length and masked address: the datapath tries each length, longest
+ * first, and the first hit is the longest match. A set with more lengths
+ * keeps its single addresses (/32, /128) in the hash and every other prefix
+ * in pf_rules. IPv4 has a hash of its own with a 12-byte key: the datapath
+ * hashes it in one jhash round where the 24 bytes of an IPv6 key take two. */
 struct pf_rule_key {
 	__u32 prefixlen;  /* LPM only: 40 + CIDR prefix length */
 	__u32 gen;        /* big endian, so LPM matches it first */
@@ -89,25 +97,23 @@ struct pf_rule_key {
 };
 #define PF_RULE_KEY_PREFIX_BASE 40
 
-/* pf_hosts key: a single address (/32, /128), exact match. */
+/* pf_hosts6 key: an address masked to plen bits, exact match. User space
+ * also views an IPv4 key this way (pf_host4_key_view, lib/datapath.h). */
 struct pf_host_key {
 	__u32 gen;
-	__u8 dir_family;
-	__u8 pad[3];
+	__u8 dir_family;  /* (dir << 4) | family */
+	__u8 plen;        /* prefix length; the bits of addr past it are zero */
+	__u8 pad[2];
 	__u8 addr[16];
 };
 
-struct pf_rule_val {
-	__u32 rule_id;    /* index of the flattened entry, for events and trace */
-	__u32 ports_id;   /* key into pf_ports; 0 when no ranges */
-	__u16 n_chunks;   /* how many pf_ports chunks ports_id has */
-	__u16 flags;      /* PF_RULE_* */
-};
-
-struct pf_port_key {
+/* pf_hosts4 key. */
+struct pf_host4_key {
 	__u32 gen;
-	__u32 ports_id;
-	__u32 chunk;
+	__u8 dir_family;  /* (dir << 4) | PF_FAMILY_V4 */
+	__u8 plen;
+	__u8 pad[2];
+	__u32 addr;       /* network order, masked to plen bits */
 };
 
 /* Ranges are encoded as (proto << 16 | port), inclusive. */
@@ -116,24 +122,68 @@ struct pf_port_range {
 	__u32 hi;
 };
 
+/* An entry with at most PF_RULE_INLINE ranges carries them in its value:
+ * no pf_ports lookup. One with more keeps them in pf_ports chunks; up to
+ * PF_RULE_CHUNK_INDEX chunks, the value carries each chunk's last key, so
+ * the datapath looks up the one chunk that can hold the port. Longer lists
+ * are walked chunk by chunk. */
+#define PF_RULE_INLINE 4
+#define PF_RULE_CHUNK_INDEX (2 * PF_RULE_INLINE)
+
+struct pf_rule_val {
+	__u32 rule_id;    /* index of the flattened entry, for events and trace */
+	__u32 ports_id;   /* key into pf_ports (when n_chunks) */
+	__u16 n_chunks;   /* how many pf_ports chunks ports_id has; 0: none */
+	__u16 flags;      /* PF_RULE_* */
+	__u8 n_inline;    /* ranges in inl[]; then n_chunks is 0 */
+	__u8 pad[3];
+	union {
+		struct pf_port_range inl[PF_RULE_INLINE];
+		/* n_chunks <= PF_RULE_CHUNK_INDEX: hi of each chunk's last range */
+		__u32 chunk_last[PF_RULE_CHUNK_INDEX];
+	};
+};
+
+struct pf_port_key {
+	__u32 gen;
+	__u32 ports_id;
+	__u32 chunk;
+};
+
 struct pf_port_chunk {
 	__u32 n;
 	__u32 pad;
 	struct pf_port_range r[PF_PORT_CHUNK];
 };
 
-/* pf_pods: host-side veth ifindex -> the pod's policy set. */
-struct pf_pod_val {
-	__u32 set_id;
-	__u32 pad;
-};
+/* Most distinct prefix lengths a set's entries (one direction, one family)
+ * may have to be looked up one hash per length; PF_SET_PLENS_TRIE marks a
+ * set with more, whose prefixes live in the LPM trie. */
+#define PF_SET_PLENS 4
+#define PF_SET_PLENS_TRIE 0xff
 
-/* pf_sets: policy set -> its current generation and isolation. Replacing
- * this one value swaps rules and isolation for every pod of the set at once. */
+/* pf_sets: policy set -> its current generation, isolation and how its
+ * entries are looked up. The record of what is in force: the datapath reads
+ * each pod's copy in pf_pods. Generations start at 1. */
 struct pf_set_val {
 	__u32 gen;
 	__u8 isolation[2]; /* indexed by enum pf_dir */
 	__u8 pad[2];
+	/* [dir][family == IPv6]: how many distinct prefix lengths the entries
+	 * have (or PF_SET_PLENS_TRIE), and those lengths, longest first. */
+	__u8 n_plens[2][2];
+	__u8 plens[2][2][PF_SET_PLENS];
+};
+
+/* pf_pods: host-side veth ifindex -> the pod's policy set, and a copy of
+ * that set's pf_sets value: a new flow costs one lookup, not two. A swap
+ * rewrites pf_sets, then the copy of each pod of the set: every pod flips
+ * whole, in one update, and the old generation stays until every pod of the
+ * set has moved. */
+struct pf_pod_val {
+	__u32 set_id;
+	__u32 pad;
+	struct pf_set_val set; /* all zero while the set has no rules applied */
 };
 
 /* pf_config[0]: node-wide settings read on the new-flow path only. */
@@ -142,9 +192,15 @@ struct pf_config {
 	__u32 events_enabled; /* non-zero: verdicts of new flows go to pf_events */
 };
 
-/* pf_ct: connection tracking, keyed by flow from the pod's point of view so
- * both directions of one flow share an entry, and scoped to the veth so one
- * pod can never open a hole for another. */
+/* pf_ct4 and pf_ct6: connection tracking, keyed by flow from the pod's
+ * point of view so both directions of one flow share an entry, and scoped to
+ * the veth so one pod can never open a hole for another. IPv4 flows have a
+ * map of their own with a 20-byte key: hashing the key is most of what a
+ * conntrack hit costs, and 44 bytes take three rounds of jhash where 20
+ * take one.
+ *
+ * pf_ct6 key; user space also views an IPv4 flow this way (pf_ct4_key_view,
+ * lib/datapath.h). */
 struct pf_ct_key {
 	__u32 ifindex;
 	__u8 proto;
@@ -156,11 +212,27 @@ struct pf_ct_key {
 	__u8 peer_addr[16];
 };
 
+/* pf_ct4 key. */
+struct pf_ct4_key {
+	__u32 ifindex;
+	__u32 pod_addr;  /* network order */
+	__u32 peer_addr;
+	__u16 pod_port;  /* host order; ICMP echo: the identifier */
+	__u16 peer_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* The datapath reads no clock on a conntrack hit: a packet only sets seen
+ * (and writes the entry only when seen was clear). The sweep in user space
+ * turns seen into last_seen_ns = the sweep's time and clears it, so an
+ * established flow writes its entry at most once per sweep period. */
 struct pf_ct_val {
-	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() */
-	__u64 created_ns;
+	__u64 last_seen_ns; /* creation, or the last sweep that found it seen */
+	__u64 created_ns;   /* bpf_ktime_get_coarse_ns() of the first packet */
 	__u8 origin;        /* enum pf_dir of the packet that opened the flow */
-	__u8 pad[7];
+	__u8 seen;          /* a packet passed since last_seen_ns was stamped */
+	__u8 pad[6];
 };
 
 /* pf_frags: ports of a fragmented datagram, learned from its first fragment. */
@@ -200,14 +272,18 @@ struct pf_event {
 
 PF_STATIC_ASSERT(sizeof(struct pf_rule_key) == 28, "pf_rule_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_host_key) == 24, "pf_host_key layout");
-PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 12, "pf_rule_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_host4_key) == 12, "pf_host4_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_rule_val) == 16 + 8 * PF_RULE_INLINE, "pf_rule_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_set_val) == 12 + 4 * PF_SET_PLENS, "pf_set_val layout");
+PF_STATIC_ASSERT(sizeof(struct pf_pod_val) == 8 + sizeof(struct pf_set_val), "pf_pod_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_port_chunk) == 8 + 8 * PF_PORT_CHUNK, "pf_port_chunk layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_key) == 44, "pf_ct_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_ct4_key) == 20, "pf_ct4_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_val) == 24, "pf_ct_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_frag_key) == 40, "pf_frag_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_event) == 64, "pf_event layout");
 
-/* Map sizes (user space may resize pf_ct before load). */
+/* Map sizes (user space may resize pf_ct4 and pf_ct6 before load). */
 #define PF_MAX_PODS       16384
 #define PF_MAX_SETS       16384
 #define PF_MAX_RULES      (1 << 20)

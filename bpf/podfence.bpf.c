@@ -17,48 +17,32 @@
 
 #include "podfence_abi.h"
 #include "lib/maps.h"
+#include "lib/words.h"
 #include "lib/parse.h"
 #include "lib/conntrack.h"
 #include "lib/policy.h"
 #include "lib/events.h"
 
-static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
+/* A packet no tracked flow covers: pod and set state, then the policy.
+ * ck4 (IPv4) or ck6 is the flow's conntrack key, tracked when allowed. */
+static __always_inline int pf_new_flow(const struct pf_pkt *p, enum pf_dir dir, __u32 ifindex,
+				       const struct pf_ct4_key *ck4, const struct pf_ct_key *ck6)
 {
-	struct pf_pkt p = {};
-	struct pf_ct_key ck = {};
 	struct pf_config *cfg;
 	struct pf_pod_val *pod;
 	struct pf_set_val *set;
 	struct pf_rule_val *rule;
-	__u32 zero = 0, ifindex = skb->ifindex, set_id = 0;
+	__u32 zero = 0, set_id = 0;
 	__u8 iso = PF_ISO_UNKNOWN;
 	enum pf_reason reason;
-	int parsed;
-
-	parsed = pf_parse(skb, &p);
-	if (parsed == PF_PARSE_NOT_IP)
-		return TC_ACT_OK;
-	if (parsed == PF_PARSE_MALFORMED) {
-		pf_count(PF_REASON_MALFORMED);
-		return TC_ACT_SHOT;
-	}
-
-	pf_ct_key_fill(&ck, &p, ifindex, dir);
-	if (pf_ct_hit(&ck))
-		return TC_ACT_OK;
-	if (p.icmp_nd) {
-		pf_count(PF_REASON_ICMP6_ND);
-		return TC_ACT_OK;
-	}
 
 	cfg = bpf_map_lookup_elem(&pf_config, &zero);
 	pod = bpf_map_lookup_elem(&pf_pods, &ifindex);
 	set = NULL;
 	if (pod) {
 		set_id = pod->set_id;
-		set = bpf_map_lookup_elem(&pf_sets, &set_id);
-		if (set)
-			iso = set->isolation[dir & 1];
+		set = &pod->set;
+		iso = set->isolation[dir & 1];
 	}
 
 	switch (iso) {
@@ -76,28 +60,66 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 		goto allow;
 	}
 
-	rule = set ? pf_rule_lookup(set->gen, dir, &p) : NULL;
-	if (rule && pf_ports_allow(set->gen, rule, &p)) {
-		pf_ct_learn(&ck, dir);
+	if (!set)
+		rule = NULL;
+	else if (ck4)
+		rule = pf_rule_lookup4(set, dir, dir == PF_DIR_EGRESS ? p->daddr[0] : p->saddr[0]);
+	else
+		rule = pf_rule_lookup6(set, dir, dir == PF_DIR_EGRESS ? p->daddr : p->saddr);
+	if (rule && pf_ports_allow(set->gen, rule, p)) {
+		pf_ct_learn(ck4, ck6, dir);
 		pf_count(PF_REASON_POLICY_ALLOW);
-		pf_emit(cfg, &p, ifindex, set_id, rule->rule_id, dir,
+		pf_emit(cfg, p, ifindex, set_id, rule->rule_id, dir,
 			PF_VERDICT_ALLOW, PF_REASON_POLICY_ALLOW);
 		return TC_ACT_OK;
 	}
 	pf_count(PF_REASON_POLICY_DENY);
-	pf_emit(cfg, &p, ifindex, set_id, rule ? rule->rule_id : PF_RULE_NONE, dir,
+	pf_emit(cfg, p, ifindex, set_id, rule ? rule->rule_id : PF_RULE_NONE, dir,
 		PF_VERDICT_DENY, PF_REASON_POLICY_DENY);
 	return TC_ACT_SHOT;
 
 allow:
-	pf_ct_learn(&ck, dir);
+	pf_ct_learn(ck4, ck6, dir);
 	pf_count(reason);
-	pf_emit(cfg, &p, ifindex, set_id, PF_RULE_NONE, dir, PF_VERDICT_ALLOW, reason);
+	pf_emit(cfg, p, ifindex, set_id, PF_RULE_NONE, dir, PF_VERDICT_ALLOW, reason);
 	return TC_ACT_OK;
 deny:
 	pf_count(reason);
-	pf_emit(cfg, &p, ifindex, set_id, PF_RULE_NONE, dir, PF_VERDICT_DENY, reason);
+	pf_emit(cfg, p, ifindex, set_id, PF_RULE_NONE, dir, PF_VERDICT_DENY, reason);
 	return TC_ACT_SHOT;
+}
+
+static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
+{
+	struct pf_pkt p = {};
+	__u32 ifindex = skb->ifindex;
+	int parsed = pf_parse(skb, &p);
+
+	if (parsed == PF_PARSE_NOT_IP)
+		return TC_ACT_OK;
+	if (parsed == PF_PARSE_MALFORMED) {
+		pf_count(PF_REASON_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	if (p.family == PF_FAMILY_V4) {
+		union pf_ct4_words ck4;
+
+		pf_ct4_key_fill(&ck4, &p, ifindex, dir);
+		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct4, &ck4.k)))
+			return TC_ACT_OK;
+		return pf_new_flow(&p, dir, ifindex, &ck4.k, NULL);
+	} else {
+		union pf_ct6_words ck6;
+
+		pf_ct6_key_fill(&ck6, &p, ifindex, dir);
+		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct6, &ck6.k)))
+			return TC_ACT_OK;
+		if (p.icmp_nd) {
+			pf_count(PF_REASON_ICMP6_ND);
+			return TC_ACT_OK;
+		}
+		return pf_new_flow(&p, dir, ifindex, NULL, &ck6.k);
+	}
 }
 
 SEC("tc")

@@ -87,7 +87,7 @@ static int cmd_load(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (adopted && ct_arg)
 		fprintf(stderr, CLI_NAME ": note: --ct-size applies to a first load only; the "
-			"pinned pf_ct keeps its size\n");
+			"pinned pf_ct4 and pf_ct6 keep their sizes\n");
 	snprintf(text, sizeof(text), "%s %s (mode %s, events %s)", adopted ? "adopted" : "loaded",
 		 pf_datapath_root(dp), pf_mode_name(o.mode), o.events ? "on" : "off");
 	res = json_pack("{s:s, s:s, s:s, s:s}", "result", adopted ? "adopted" : "loaded", "root",

@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "datapath.h"
 #include "map_decode.h"
 #include "output.h"
 #include "pinned.h"
@@ -17,7 +19,7 @@ struct dump_ctx {
 	const char *map;
 	json_t *entries;
 	int ports_fd;     /* pf_ports, to list the ports of rule and host entries */
-	uint64_t now_ns;  /* CLOCK_MONOTONIC_COARSE, the clock of pf_ct stamps */
+	uint64_t now_ns;  /* CLOCK_MONOTONIC_COARSE, the clock of conntrack stamps */
 	int ncpu;
 };
 
@@ -41,8 +43,9 @@ static int dump_set(const void *key, const void *value, void *arg)
 	return dump_append(arg, pf_decode_set_json(*(const uint32_t *)key, value));
 }
 
-/* The ports an entry allows, read from its chunks in pf_ports. A missing
- * chunk (a generation being written or retired) is named in the list. */
+/* The ports an entry allows, from its value or read from its chunks in
+ * pf_ports. A missing chunk (a generation being written or retired) is
+ * named in the list. */
 static json_t *entry_ports(const struct dump_ctx *d, uint32_t gen, const struct pf_rule_val *v)
 {
 	size_t want = v->n_chunks < PF_PORT_CHUNKS_MAX ? v->n_chunks : PF_PORT_CHUNKS_MAX, n;
@@ -52,6 +55,12 @@ static json_t *entry_ports(const struct dump_ctx *d, uint32_t gen, const struct 
 
 	if (!chunks)
 		return NULL;
+	if (v->n_inline) {
+		pf_rule_val_inline_chunk(v, chunks);
+		ports = pf_decode_ports_json(v->flags, chunks, 1);
+		free(chunks);
+		return ports;
+	}
 	for (n = 0; n < want; n++) {
 		struct pf_port_key k = { .gen = gen, .ports_id = v->ports_id, .chunk = (uint32_t)n };
 
@@ -84,11 +93,19 @@ static int dump_rule(const void *key, const void *value, void *arg)
 	return dump_with_ports(arg, pf_decode_rule_json(k, value), ntohl(k->gen), value);
 }
 
-static int dump_host(const void *key, const void *value, void *arg)
+static int dump_host6(const void *key, const void *value, void *arg)
 {
 	const struct pf_host_key *k = key;
 
 	return dump_with_ports(arg, pf_decode_host_json(k, value), k->gen, value);
+}
+
+static int dump_host4(const void *key, const void *value, void *arg)
+{
+	struct pf_host_key view;
+
+	pf_host4_key_view(key, &view);
+	return dump_host6(&view, value, arg);
 }
 
 static int dump_port(const void *key, const void *value, void *arg)
@@ -96,11 +113,20 @@ static int dump_port(const void *key, const void *value, void *arg)
 	return dump_append(arg, pf_decode_port_chunk_json(key, value));
 }
 
-static int dump_ct(const void *key, const void *value, void *arg)
+static int dump_ct6(const void *key, const void *value, void *arg)
 {
 	struct dump_ctx *d = arg;
 
 	return dump_append(d, pf_decode_ct_json(key, value, d->now_ns));
+}
+
+static int dump_ct4(const void *key, const void *value, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct pf_ct_key view;
+
+	pf_ct4_key_view(key, &view);
+	return dump_append(d, pf_decode_ct_json(&view, value, d->now_ns));
 }
 
 static int dump_frag(const void *key, const void *value, void *arg)
@@ -128,12 +154,44 @@ static int dump_metric(const void *key, const void *value, void *arg)
 
 static const struct out_col pod_cols[] = {
 	{ "ifindex", "IFINDEX", NULL }, { "ifname", "IFNAME", NULL },
-	{ "set_id", "SET", NULL },	{ NULL, NULL, NULL },
-};
-static const struct out_col set_cols[] = {
 	{ "set_id", "SET", NULL },	{ "gen", "GEN", NULL },
 	{ "ingress", "INGRESS", NULL }, { "egress", "EGRESS", NULL },
 	{ NULL, NULL, NULL },
+};
+/* A set's "lookup" object as "ingress ipv4 32,24; egress ipv6 trie": the
+ * directions and families that have entries. */
+static char *format_lookup(json_t *lookup)
+{
+	static const char *const dirs[] = { "ingress", "egress" }, *const fams[] = { "ipv4", "ipv6" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool any = false;
+
+	if (!f)
+		return NULL;
+	for (int d = 0; d < 2; d++) {
+		for (int fa = 0; fa < 2; fa++) {
+			json_t *v = json_object_get(json_object_get(lookup, dirs[d]), fams[fa]);
+			char *cell;
+
+			if (!v || (json_is_array(v) && !json_array_size(v)))
+				continue;
+			cell = out_cell(v);
+			fprintf(f, "%s%s %s %s", any ? "; " : "", dirs[d], fams[fa], cell ? cell : "?");
+			free(cell);
+			any = true;
+		}
+	}
+	if (!any)
+		fputs("-", f);
+	fclose(f);
+	return text;
+}
+static const struct out_col set_cols[] = {
+	{ "set_id", "SET", NULL },	{ "gen", "GEN", NULL },
+	{ "ingress", "INGRESS", NULL }, { "egress", "EGRESS", NULL },
+	{ "lookup", "LOOKUP", format_lookup }, { NULL, NULL, NULL },
 };
 static char *format_ports(json_t *ports)
 {
@@ -144,15 +202,17 @@ static const struct out_col rule_cols[] = {
 	{ "gen", "GEN", NULL },		  { "direction", "DIRECTION", NULL },
 	{ "family", "FAMILY", NULL },	  { "cidr", "CIDR", NULL },
 	{ "rule_id", "RULE", NULL },	  { "flags", "FLAGS", NULL },
-	{ "ports_id", "PORTS_ID", NULL }, { "n_chunks", "CHUNKS", NULL },
-	{ "ports", "PORTS", format_ports }, { NULL, NULL, NULL },
+	{ "n_inline", "INLINE", NULL },	  { "ports_id", "PORTS_ID", NULL },
+	{ "n_chunks", "CHUNKS", NULL },	  { "ports", "PORTS", format_ports },
+	{ NULL, NULL, NULL },
 };
 static const struct out_col host_cols[] = {
 	{ "gen", "GEN", NULL },		  { "direction", "DIRECTION", NULL },
-	{ "family", "FAMILY", NULL },	  { "address", "ADDRESS", NULL },
+	{ "family", "FAMILY", NULL },	  { "cidr", "CIDR", NULL },
 	{ "rule_id", "RULE", NULL },	  { "flags", "FLAGS", NULL },
-	{ "ports_id", "PORTS_ID", NULL }, { "n_chunks", "CHUNKS", NULL },
-	{ "ports", "PORTS", format_ports }, { NULL, NULL, NULL },
+	{ "n_inline", "INLINE", NULL },	  { "ports_id", "PORTS_ID", NULL },
+	{ "n_chunks", "CHUNKS", NULL },	  { "ports", "PORTS", format_ports },
+	{ NULL, NULL, NULL },
 };
 static const struct out_col port_cols[] = {
 	{ "gen", "GEN", NULL }, { "ports_id", "PORTS_ID", NULL }, { "chunk", "CHUNK", NULL },
@@ -163,7 +223,8 @@ static const struct out_col ct_cols[] = {
 	{ "pod_addr", "POD_ADDR", NULL },   { "pod_port", "POD_PORT", NULL },
 	{ "peer_addr", "PEER_ADDR", NULL }, { "peer_port", "PEER_PORT", NULL },
 	{ "origin", "ORIGIN", NULL },	    { "idle_s", "IDLE_S", NULL },
-	{ "age_s", "AGE_S", NULL },	    { NULL, NULL, NULL },
+	{ "seen", "SEEN", NULL },	    { "age_s", "AGE_S", NULL },
+	{ NULL, NULL, NULL },
 };
 static const struct out_col frag_cols[] = {
 	{ "id", "ID", NULL },	      { "proto", "PROTO", NULL }, { "saddr", "SADDR", NULL },
@@ -183,9 +244,11 @@ static const struct {
 	const struct out_col *cols;
 } dumpers[PF_MAP__COUNT] = {
 	[PF_MAP_PODS] = { dump_pod, pod_cols },	     [PF_MAP_SETS] = { dump_set, set_cols },
-	[PF_MAP_RULES] = { dump_rule, rule_cols },   [PF_MAP_HOSTS] = { dump_host, host_cols },
-	[PF_MAP_PORTS] = { dump_port, port_cols },   [PF_MAP_CT] = { dump_ct, ct_cols },
-	[PF_MAP_FRAGS] = { dump_frag, frag_cols },   [PF_MAP_CONFIG] = { dump_config, config_cols },
+	[PF_MAP_RULES] = { dump_rule, rule_cols },   [PF_MAP_HOSTS4] = { dump_host4, host_cols },
+	[PF_MAP_HOSTS6] = { dump_host6, host_cols },
+	[PF_MAP_PORTS] = { dump_port, port_cols },   [PF_MAP_CT4] = { dump_ct4, ct_cols },
+	[PF_MAP_CT6] = { dump_ct6, ct_cols },	     [PF_MAP_FRAGS] = { dump_frag, frag_cols },
+	[PF_MAP_CONFIG] = { dump_config, config_cols },
 	[PF_MAP_METRICS] = { dump_metric, metric_cols },
 	[PF_MAP_EVENTS] = { NULL, NULL },
 };
@@ -209,7 +272,7 @@ static int dump_one(const char *root, enum pf_map_id id, json_t **out)
 				 libbpf_bpf_map_type_str(m.info.type), "entries", "note", EVENTS_NOTE);
 		goto done;
 	}
-	if (id == PF_MAP_RULES || id == PF_MAP_HOSTS) {
+	if (id == PF_MAP_RULES || id == PF_MAP_HOSTS4 || id == PF_MAP_HOSTS6) {
 		rc = pinned_map_open(root, PF_MAP_PORTS, &ports);
 		d.ports_fd = ports.fd;
 	}
@@ -264,7 +327,8 @@ int cmd_ebpf_dump_maps(const struct cli_ctx *ctx, int argc, char **argv)
 			;
 		if (first == PF_MAP__COUNT)
 			return cli_usage_error("unknown map \"%s\" (podfence pins pf_pods, pf_sets, "
-					       "pf_rules, pf_hosts, pf_ports, pf_ct, pf_frags, "
+					       "pf_rules, pf_hosts4, pf_hosts6, pf_ports, pf_ct4, "
+					       "pf_ct6, pf_frags, "
 					       "pf_config, pf_metrics, pf_events)", argv[1]);
 		last = first;
 	}

@@ -9,13 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "cli.h"
 #include "map_decode.h"
 #include "output.h"
 #include "pinned.h"
 #include "tc_query.h"
 
-/* Entries of each generation in pf_rules and pf_hosts. */
+/* Entries of each generation: prefixes (in pf_rules or hashed) and single
+ * addresses (hashed). */
 struct gen_count {
 	uint32_t gen;
 	long rules, hosts;
@@ -24,7 +26,6 @@ struct gen_count {
 struct loaded_ctx {
 	struct gen_count *gens;
 	size_t n_gens;
-	int sets_fd;
 	uint32_t prog_id[2]; /* 0: not pinned */
 	json_t *pods;
 };
@@ -55,14 +56,20 @@ static int count_rule(const void *key, const void *value, void *arg)
 	return 0;
 }
 
+/* pf_hosts4 and pf_hosts6 keys both start with gen, dir_family and plen:
+ * a single address is a host, any other prefix a rule. */
 static int count_host(const void *key, const void *value, void *arg)
 {
-	struct gen_count *g = gen_slot(arg, ((const struct pf_host_key *)key)->gen);
+	const struct pf_host4_key *k = key;
+	struct gen_count *g = gen_slot(arg, k->gen);
 
 	(void)value;
 	if (!g)
 		return cli_fail("count host entries: %s", strerror(ENOMEM));
-	g->hosts++;
+	if (k->plen == pf_cidr_max_len(k->dir_family & 0xf))
+		g->hosts++;
+	else
+		g->rules++;
 	return 0;
 }
 
@@ -80,22 +87,23 @@ static int loaded_pod(const void *key, const void *value, void *arg)
 	struct loaded_ctx *l = arg;
 	const struct pf_pod_val *pod = value;
 	uint32_t ifindex = *(const uint32_t *)key;
-	struct pf_set_val set;
+	const struct pf_set_val *set = &pod->set;
 	char name[IF_NAMESIZE];
 	struct gen_count *g = NULL;
-	bool have_set = !bpf_map_lookup_elem(l->sets_fd, &pod->set_id, &set);
+	bool have_set = set->gen != 0;
 	json_t *row;
 
-	/* A pod bound to a set that was never applied gets the mode's default. */
+	/* The pod's copy of its set is what the datapath enforces; a pod bound
+	 * to a set that was never applied (generation 0) gets the mode's
+	 * default. */
 	if (have_set)
-		g = gen_slot(l, set.gen);
+		g = gen_slot(l, set->gen);
 	row = json_pack("{s:I, s:s?, s:I, s:o, s:s, s:s, s:o, s:o, s:I, s:I}", "ifindex",
 			(json_int_t)ifindex, "ifname", cli_ifname(ifindex, name), "set_id",
 			(json_int_t)pod->set_id, "set_gen",
-			have_set ? json_integer(set.gen) : json_null(), "ingress",
-			pf_isolation_name(have_set ? set.isolation[PF_DIR_INGRESS] : PF_ISO_UNKNOWN),
-			"egress",
-			pf_isolation_name(have_set ? set.isolation[PF_DIR_EGRESS] : PF_ISO_UNKNOWN),
+			have_set ? json_integer(set->gen) : json_null(), "ingress",
+			pf_isolation_name(set->isolation[PF_DIR_INGRESS]), "egress",
+			pf_isolation_name(set->isolation[PF_DIR_EGRESS]),
 			pf_prog_names[PF_DIR_INGRESS],
 			attach_state((int)ifindex, PF_DIR_INGRESS, l->prog_id[PF_DIR_INGRESS]),
 			pf_prog_names[PF_DIR_EGRESS],
@@ -179,8 +187,8 @@ int cmd_ebpf_loaded(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "hosts", "HOSTS", NULL },
 		{ NULL, NULL, NULL },
 	};
-	struct pinned_map pods = { .fd = -1 }, sets = { .fd = -1 }, rules = { .fd = -1 },
-			  hosts = { .fd = -1 };
+	struct pinned_map pods = { .fd = -1 }, rules = { .fd = -1 }, hosts4 = { .fd = -1 },
+			  hosts6 = { .fd = -1 };
 	struct loaded_ctx l = { 0 };
 	struct pf_config cfg;
 	json_t *doc = NULL, *progs = NULL;
@@ -195,18 +203,19 @@ int cmd_ebpf_loaded(const struct cli_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = pinned_map_open(ctx->pin_root, PF_MAP_PODS, &pods);
 	if (!rc)
-		rc = pinned_map_open(ctx->pin_root, PF_MAP_SETS, &sets);
-	if (!rc)
 		rc = pinned_map_open(ctx->pin_root, PF_MAP_RULES, &rules);
 	if (!rc)
-		rc = pinned_map_open(ctx->pin_root, PF_MAP_HOSTS, &hosts);
+		rc = pinned_map_open(ctx->pin_root, PF_MAP_HOSTS4, &hosts4);
+	if (!rc)
+		rc = pinned_map_open(ctx->pin_root, PF_MAP_HOSTS6, &hosts6);
 	if (!rc)
 		rc = pinned_map_walk(&rules, count_rule, &l);
 	if (!rc)
-		rc = pinned_map_walk(&hosts, count_host, &l);
+		rc = pinned_map_walk(&hosts4, count_host, &l);
+	if (!rc)
+		rc = pinned_map_walk(&hosts6, count_host, &l);
 	if (!rc)
 		progs = loaded_programs(ctx->pin_root, &l, &rc);
-	l.sets_fd = sets.fd;
 	l.pods = json_array();
 	if (!rc)
 		rc = pinned_map_walk(&pods, loaded_pod, &l);
@@ -232,8 +241,8 @@ int cmd_ebpf_loaded(const struct cli_ctx *ctx, int argc, char **argv)
 	json_decref(l.pods);
 	free(l.gens);
 	pinned_map_close(&pods);
-	pinned_map_close(&sets);
 	pinned_map_close(&rules);
-	pinned_map_close(&hosts);
+	pinned_map_close(&hosts4);
+	pinned_map_close(&hosts6);
 	return rc;
 }

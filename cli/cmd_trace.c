@@ -39,7 +39,7 @@ struct trace_end {
 /* The pinned programs and maps a trace runs on. */
 struct trace_pins {
 	struct pinned_map maps[PF_MAP__COUNT];
-	int ct_rw;   /* pf_ct again, writable: the trace deletes its entries */
+	int ct_rw[2]; /* pf_ct4 and pf_ct6 again, writable: the trace deletes its entries */
 	int prog[2];
 };
 
@@ -47,25 +47,27 @@ static void trace_pins_init(struct trace_pins *t)
 {
 	for (int i = 0; i < PF_MAP__COUNT; i++)
 		t->maps[i].fd = -1;
-	t->ct_rw = t->prog[0] = t->prog[1] = -1;
+	t->ct_rw[0] = t->ct_rw[1] = t->prog[0] = t->prog[1] = -1;
 }
 
 static int trace_pins_open(const char *root, struct trace_pins *t, struct pf_trace_maps *m)
 {
-	static const enum pf_map_id used[] = { PF_MAP_PODS,  PF_MAP_SETS, PF_MAP_RULES,
-					       PF_MAP_HOSTS, PF_MAP_PORTS, PF_MAP_CT,
-					       PF_MAP_CONFIG };
+	static const enum pf_map_id used[] = { PF_MAP_PODS,  PF_MAP_RULES, PF_MAP_HOSTS4,
+					       PF_MAP_HOSTS6, PF_MAP_PORTS, PF_MAP_CT4,
+					       PF_MAP_CT6,    PF_MAP_CONFIG };
+	static const enum pf_map_id ct[2] = { PF_MAP_CT4, PF_MAP_CT6 };
 	char path[512];
 	struct bpf_prog_info info;
 	int rc = pinned_require_complete(root);
 
-	/* Read-only, checked against the ABI, then pf_ct once more to write. */
+	/* Read-only, checked against the ABI, then the conntrack maps once
+	 * more to write. */
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]) && !rc; i++)
 		rc = pinned_map_open(root, used[i], &t->maps[used[i]]);
-	if (!rc) {
-		snprintf(path, sizeof(path), "%s/%s", root, pf_map_names[PF_MAP_CT]);
-		t->ct_rw = bpf_obj_get(path);
-		if (t->ct_rw < 0)
+	for (int i = 0; i < 2 && !rc; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pf_map_names[ct[i]]);
+		t->ct_rw[i] = bpf_obj_get(path);
+		if (t->ct_rw[i] < 0)
 			rc = cli_fail("open pinned map %s: %s", path, strerror(errno));
 	}
 	for (int d = 0; d < 2 && !rc; d++) {
@@ -77,11 +79,12 @@ static int trace_pins_open(const char *root, struct trace_pins *t, struct pf_tra
 	m->prog[PF_DIR_INGRESS] = t->prog[PF_DIR_INGRESS];
 	m->prog[PF_DIR_EGRESS] = t->prog[PF_DIR_EGRESS];
 	m->pods = t->maps[PF_MAP_PODS].fd;
-	m->sets = t->maps[PF_MAP_SETS].fd;
 	m->rules = t->maps[PF_MAP_RULES].fd;
-	m->hosts = t->maps[PF_MAP_HOSTS].fd;
+	m->hosts4 = t->maps[PF_MAP_HOSTS4].fd;
+	m->hosts6 = t->maps[PF_MAP_HOSTS6].fd;
 	m->ports = t->maps[PF_MAP_PORTS].fd;
-	m->ct = t->ct_rw;
+	m->ct4 = t->ct_rw[0];
+	m->ct6 = t->ct_rw[1];
 	m->config = t->maps[PF_MAP_CONFIG].fd;
 	return 0;
 }
@@ -91,8 +94,9 @@ static void trace_pins_close(struct trace_pins *t)
 	for (int i = 0; i < PF_MAP__COUNT; i++)
 		if (t->maps[i].fd >= 0)
 			pinned_map_close(&t->maps[i]);
-	if (t->ct_rw >= 0)
-		close(t->ct_rw);
+	for (int i = 0; i < 2; i++)
+		if (t->ct_rw[i] >= 0)
+			close(t->ct_rw[i]);
 	for (int d = 0; d < 2; d++)
 		if (t->prog[d] >= 0)
 			close(t->prog[d]);
@@ -232,13 +236,21 @@ static json_t *trace_end_json(const struct trace_end *e)
 	return end;
 }
 
+/* The map the hop's entry was found in. */
+static const char *trace_entry_map(const struct pf_trace_hop *h)
+{
+	if (!h->entry.hashed)
+		return pf_map_names[PF_MAP_RULES];
+	return pf_map_names[h->entry.prefix.family == PF_FAMILY_V4 ? PF_MAP_HOSTS4 : PF_MAP_HOSTS6];
+}
+
 static json_t *trace_entry_json(const struct pf_trace_hop *h)
 {
 	char buf[64];
 
 	if (!h->matched)
 		return json_null();
-	return json_pack("{s:s, s:s, s:I, s:o*, s:b}", "map", h->entry.host ? "pf_hosts" : "pf_rules",
+	return json_pack("{s:s, s:s, s:I, s:o*, s:b}", "map", trace_entry_map(h),
 			 "cidr", pf_cidr_format(&h->entry.prefix, buf, sizeof(buf)), "rule_id",
 			 (json_int_t)h->entry.rule_id, "ports", cli_portset_json(&h->entry.ports),
 			 "ports_complete", h->entry.ports_complete);

@@ -10,27 +10,102 @@
 #include "datapath_internal.h"
 #include "log.h"
 
-typedef bool (*pf_ct_doomed_fn)(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx);
-
-/* Deletes every entry the predicate condemns; keys are gathered first
- * because deleting during a get_next_key walk restarts it. */
-static int pf_ct_prune(struct pf_datapath *dp, pf_ct_doomed_fn doomed, void *ctx,
-		       size_t *removed)
+void pf_ct4_key_from_view(const struct pf_ct_key *view, struct pf_ct4_key *k)
 {
-	int fd = dp->map_fd[PF_MAP_CT];
-	struct pf_ct_key cur, prev, *keys = NULL;
+	memset(k, 0, sizeof(*k));
+	k->ifindex = view->ifindex;
+	memcpy(&k->pod_addr, view->pod_addr, 4);
+	memcpy(&k->peer_addr, view->peer_addr, 4);
+	k->pod_port = view->pod_port;
+	k->peer_port = view->peer_port;
+	k->proto = view->proto;
+}
+
+void pf_ct4_key_view(const struct pf_ct4_key *k, struct pf_ct_key *view)
+{
+	memset(view, 0, sizeof(*view));
+	view->ifindex = k->ifindex;
+	view->proto = k->proto;
+	view->family = PF_FAMILY_V4;
+	view->pod_port = k->pod_port;
+	view->peer_port = k->peer_port;
+	memcpy(view->pod_addr, &k->pod_addr, 4);
+	memcpy(view->peer_addr, &k->peer_addr, 4);
+}
+
+/* What becomes of a tracked flow. */
+enum pf_ct_fate {
+	PF_CT_KEEP,
+	PF_CT_REWRITE, /* keep it, with the value the judge changed */
+	PF_CT_DROP,
+};
+
+/* Judges one flow, seen as a pf_ct_key whatever its map. The judge is asked
+ * again right before a dropped entry is deleted: a flow that came alive
+ * during the walk is kept. */
+typedef enum pf_ct_fate (*pf_ct_judge_fn)(const struct pf_ct_key *k, struct pf_ct_val *v,
+					  void *ctx);
+
+static void pf_ct6_raw_view(const void *raw, struct pf_ct_key *view)
+{
+	memcpy(view, raw, sizeof(*view));
+}
+
+static void pf_ct4_raw_view(const void *raw, struct pf_ct_key *view)
+{
+	pf_ct4_key_view(raw, view);
+}
+
+/* The two conntrack maps, each with its key and how user space views it. */
+static const struct pf_ct_table {
+	enum pf_map_id id;
+	size_t key_size;
+	void (*view)(const void *raw, struct pf_ct_key *view);
+} pf_ct_tables[] = {
+	{ PF_MAP_CT4, sizeof(struct pf_ct4_key), pf_ct4_raw_view },
+	{ PF_MAP_CT6, sizeof(struct pf_ct_key), pf_ct6_raw_view },
+};
+
+/* Judges the flow of one table's raw key: true when it is to be dropped. */
+static bool pf_ct_judge_one(int fd, const struct pf_ct_table *t, const void *raw,
+			    pf_ct_judge_fn judge, void *ctx)
+{
+	struct pf_ct_key view;
 	struct pf_ct_val v;
+
+	if (bpf_map_lookup_elem(fd, raw, &v))
+		return false; /* gone meanwhile */
+	t->view(raw, &view);
+	switch (judge(&view, &v, ctx)) {
+	case PF_CT_DROP:
+		return true;
+	case PF_CT_REWRITE:
+		/* An entry the datapath evicted meanwhile is no error. */
+		bpf_map_update_elem(fd, raw, &v, BPF_EXIST);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Deletes every entry of one table the judge drops; keys are gathered
+ * first because deleting during a get_next_key walk restarts it. */
+static int pf_ct_prune_table(struct pf_datapath *dp, const struct pf_ct_table *t,
+			     pf_ct_judge_fn judge, void *ctx, size_t *removed)
+{
+	int fd = dp->map_fd[t->id];
+	uint8_t cur[sizeof(struct pf_ct_key)], prev[sizeof(cur)], *keys = NULL;
 	size_t n = 0, cap = 0;
 	bool have_prev = false;
 	int err = 0;
 
-	while (!bpf_map_get_next_key(fd, have_prev ? &prev : NULL, &cur)) {
-		prev = cur;
+	while (!bpf_map_get_next_key(fd, have_prev ? prev : NULL, cur)) {
+		memcpy(prev, cur, t->key_size);
 		have_prev = true;
-		if (bpf_map_lookup_elem(fd, &cur, &v) || !doomed(&cur, &v, ctx))
+		if (!pf_ct_judge_one(fd, t, cur, judge, ctx))
 			continue;
 		if (n == cap) {
-			struct pf_ct_key *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * sizeof(*nk));
+			uint8_t *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * t->key_size);
 
 			if (!nk) {
 				err = -ENOMEM;
@@ -38,13 +113,27 @@ static int pf_ct_prune(struct pf_datapath *dp, pf_ct_doomed_fn doomed, void *ctx
 			}
 			keys = nk;
 		}
-		keys[n++] = cur;
+		memcpy(keys + n++ * t->key_size, cur, t->key_size);
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
+		if (pf_ct_judge_one(fd, t, keys + i * t->key_size, judge, ctx) &&
+		    !bpf_map_delete_elem(fd, keys + i * t->key_size))
+			(*removed)++;
 	free(keys);
+	return err;
+}
+
+/* Both tables, IPv4 then IPv6. */
+static int pf_ct_prune(struct pf_datapath *dp, pf_ct_judge_fn judge, void *ctx,
+		       size_t *removed)
+{
+	size_t gone = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(pf_ct_tables) / sizeof(pf_ct_tables[0]) && !err; i++)
+		err = pf_ct_prune_table(dp, &pf_ct_tables[i], judge, ctx, &gone);
 	if (removed)
-		*removed = n;
+		*removed = gone;
 	return err;
 }
 
@@ -52,12 +141,20 @@ struct pf_idle_ctx {
 	uint64_t now, max_idle;
 };
 
-static bool pf_ct_idle(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
+/* A flow seen since the last sweep is live now: the sweep, not the packet,
+ * stamps last_seen_ns (the datapath reads no clock on a conntrack hit). */
+static enum pf_ct_fate pf_ct_idle(const struct pf_ct_key *k, struct pf_ct_val *v, void *ctx)
 {
 	const struct pf_idle_ctx *c = ctx;
 
 	(void)k;
-	return c->now > v->last_seen_ns && c->now - v->last_seen_ns > c->max_idle;
+	if (v->seen) {
+		v->seen = 0;
+		v->last_seen_ns = c->now;
+		return PF_CT_REWRITE;
+	}
+	return c->now > v->last_seen_ns && c->now - v->last_seen_ns > c->max_idle ? PF_CT_DROP
+										  : PF_CT_KEEP;
 }
 
 int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed)
@@ -65,16 +162,17 @@ int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed)
 	struct pf_idle_ctx c = { .max_idle = max_idle_ns };
 	struct timespec ts;
 
-	/* The datapath stamps entries with bpf_ktime_get_coarse_ns(). */
+	/* The datapath stamps new entries with bpf_ktime_get_coarse_ns(). */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	c.now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	return pf_ct_prune(dp, pf_ct_idle, &c, removed);
 }
 
-static bool pf_ct_of_ifindex(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
+static enum pf_ct_fate pf_ct_of_ifindex(const struct pf_ct_key *k, struct pf_ct_val *v,
+					void *ctx)
 {
 	(void)v;
-	return k->ifindex == *(const uint32_t *)ctx;
+	return k->ifindex == *(const uint32_t *)ctx ? PF_CT_DROP : PF_CT_KEEP;
 }
 
 int pf_ct_forget_ifindex(struct pf_datapath *dp, uint32_t ifindex)
@@ -90,28 +188,32 @@ struct pf_revalidate_ctx {
 };
 
 /* Would the flow be refused if its first packet came now? */
-static bool pf_ct_revoked(const struct pf_ct_key *k, const struct pf_ct_val *v, void *ctx)
+static enum pf_ct_fate pf_ct_revoked(const struct pf_ct_key *k, struct pf_ct_val *v, void *ctx)
 {
 	const struct pf_revalidate_ctx *r = ctx;
 	enum pf_dir dir = v->origin ? PF_DIR_EGRESS : PF_DIR_INGRESS;
+	bool refused;
 	size_t i;
 
 	for (i = 0; i < r->n && r->ifindexes[i] != k->ifindex; i++)
 		;
 	if (i == r->n)
-		return false;
+		return PF_CT_KEEP;
 	switch (r->c->dir[dir].isolation) {
 	case PF_ISO_OPEN:
-		return false;
+		refused = false;
+		break;
 	case PF_ISO_ISOLATED:
 		/* The port matched is the destination's: the peer's for egress,
 		 * the pod's for ingress. */
-		return !pf_compiled_allows(r->c, dir, k->family, k->peer_addr, k->proto,
-					   dir == PF_DIR_EGRESS ? k->peer_port : k->pod_port,
-					   k->proto == 6 || k->proto == 17 || k->proto == 132);
+		refused = !pf_compiled_allows(r->c, dir, k->family, k->peer_addr, k->proto,
+					      dir == PF_DIR_EGRESS ? k->peer_port : k->pod_port,
+					      k->proto == 6 || k->proto == 17 || k->proto == 132);
+		break;
 	default:
-		return r->mode == PF_MODE_STRICT;
+		refused = r->mode == PF_MODE_STRICT;
 	}
+	return refused ? PF_CT_DROP : PF_CT_KEEP;
 }
 
 int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, size_t n,
@@ -130,33 +232,13 @@ int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, siz
 	return err;
 }
 
-int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const struct pf_compiled *c)
+int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const uint32_t *pods, size_t n,
+		     const struct pf_compiled *c)
 {
-	struct pf_revalidate_ctx r = { .c = c, .mode = dp->mode };
-	uint32_t key, prev, *pods = NULL, *grown;
-	struct pf_pod_val pod;
-	bool have_prev = false;
-	size_t removed = 0, cap = 0;
-	int err;
+	struct pf_revalidate_ctx r = { .c = c, .ifindexes = pods, .n = n, .mode = dp->mode };
+	size_t removed = 0;
+	int err = n ? pf_ct_prune(dp, pf_ct_revoked, &r, &removed) : 0;
 
-	while (!bpf_map_get_next_key(dp->map_fd[PF_MAP_PODS], have_prev ? &prev : NULL, &key)) {
-		prev = key;
-		have_prev = true;
-		if (bpf_map_lookup_elem(dp->map_fd[PF_MAP_PODS], &key, &pod) || pod.set_id != set_id)
-			continue;
-		if (r.n == cap) {
-			grown = realloc(pods, (cap = cap ? cap * 2 : 8) * sizeof(*grown));
-			if (!grown) {
-				free(pods);
-				return -ENOMEM;
-			}
-			pods = grown;
-		}
-		pods[r.n++] = key;
-	}
-	r.ifindexes = pods;
-	err = r.n ? pf_ct_prune(dp, pf_ct_revoked, &r, &removed) : 0;
-	free(pods);
 	if (err)
 		pf_err("re-check tracked flows of policy set %u: %s", set_id, strerror(-err));
 	else if (removed)

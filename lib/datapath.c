@@ -18,9 +18,11 @@
 
 const char *const pf_map_names[PF_MAP__COUNT] = {
 	[PF_MAP_PODS] = "pf_pods",       [PF_MAP_SETS] = "pf_sets",
-	[PF_MAP_RULES] = "pf_rules",     [PF_MAP_HOSTS] = "pf_hosts",
-	[PF_MAP_PORTS] = "pf_ports",     [PF_MAP_CT] = "pf_ct",
-	[PF_MAP_FRAGS] = "pf_frags",     [PF_MAP_CONFIG] = "pf_config",
+	[PF_MAP_RULES] = "pf_rules",     [PF_MAP_HOSTS4] = "pf_hosts4",
+	[PF_MAP_HOSTS6] = "pf_hosts6",
+	[PF_MAP_PORTS] = "pf_ports",     [PF_MAP_CT4] = "pf_ct4",
+	[PF_MAP_CT6] = "pf_ct6",         [PF_MAP_FRAGS] = "pf_frags",
+	[PF_MAP_CONFIG] = "pf_config",
 	[PF_MAP_METRICS] = "pf_metrics", [PF_MAP_EVENTS] = "pf_events",
 };
 const char *const pf_prog_names[2] = {
@@ -113,7 +115,11 @@ static int pf_load(struct pf_datapath *dp, uint32_t ct_size)
 		pf_err("open eBPF object: %s", strerror(errno));
 		return err;
 	}
-	err = bpf_map__set_max_entries(dp->skel->maps.pf_ct, ct_size ? ct_size : PF_CT_DEFAULT_SIZE);
+	if (!ct_size)
+		ct_size = PF_CT_DEFAULT_SIZE;
+	err = bpf_map__set_max_entries(dp->skel->maps.pf_ct4, ct_size);
+	if (!err)
+		err = bpf_map__set_max_entries(dp->skel->maps.pf_ct6, ct_size);
 	if (!err)
 		err = podfence__load(dp->skel);
 	if (err) {
@@ -126,9 +132,11 @@ static int pf_load(struct pf_datapath *dp, uint32_t ct_size)
 	maps[PF_MAP_PODS] = dp->skel->maps.pf_pods;
 	maps[PF_MAP_SETS] = dp->skel->maps.pf_sets;
 	maps[PF_MAP_RULES] = dp->skel->maps.pf_rules;
-	maps[PF_MAP_HOSTS] = dp->skel->maps.pf_hosts;
+	maps[PF_MAP_HOSTS4] = dp->skel->maps.pf_hosts4;
+	maps[PF_MAP_HOSTS6] = dp->skel->maps.pf_hosts6;
 	maps[PF_MAP_PORTS] = dp->skel->maps.pf_ports;
-	maps[PF_MAP_CT] = dp->skel->maps.pf_ct;
+	maps[PF_MAP_CT4] = dp->skel->maps.pf_ct4;
+	maps[PF_MAP_CT6] = dp->skel->maps.pf_ct6;
 	maps[PF_MAP_FRAGS] = dp->skel->maps.pf_frags;
 	maps[PF_MAP_CONFIG] = dp->skel->maps.pf_config;
 	maps[PF_MAP_METRICS] = dp->skel->maps.pf_metrics;

@@ -23,9 +23,11 @@ enum pf_map_id {
 	PF_MAP_PODS,
 	PF_MAP_SETS,
 	PF_MAP_RULES,
-	PF_MAP_HOSTS,
+	PF_MAP_HOSTS4,
+	PF_MAP_HOSTS6,
 	PF_MAP_PORTS,
-	PF_MAP_CT,
+	PF_MAP_CT4,
+	PF_MAP_CT6,
 	PF_MAP_FRAGS,
 	PF_MAP_CONFIG,
 	PF_MAP_METRICS,
@@ -41,7 +43,8 @@ struct pf_datapath_opts {
 	const char *pin_root;  /* NULL: PF_DEFAULT_PIN_ROOT */
 	uint32_t mode;         /* enum pf_mode */
 	bool events;           /* verdict events through pf_events */
-	uint32_t ct_size;      /* 0: PF_CT_DEFAULT_SIZE; used on first load only */
+	uint32_t ct_size;      /* 0: PF_CT_DEFAULT_SIZE; entries of pf_ct4 and of
+				* pf_ct6 each; used on first load only */
 };
 
 struct pf_datapath;
@@ -89,8 +92,21 @@ int pf_policy_set_delete(struct pf_datapath *dp, uint32_t set_id);
 int pf_ct_revalidate_pods(struct pf_datapath *dp, const uint32_t *ifindexes, size_t n,
 			  const struct pf_compiled *c);
 
-/* Removes tracked flows idle for longer than max_idle_ns. */
+/* Removes tracked flows idle for longer than max_idle_ns. The datapath
+ * only marks a flow seen; each sweep stamps the flows marked since the last
+ * one as active now, so a flow goes once it was idle for max_idle_ns, plus
+ * at most the time between two sweeps. */
 int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed);
+
+/* An IPv4 flow's pf_ct4 key from its pf_ct_key view, and back: the view
+ * (family PF_FAMILY_V4, addresses in the first 4 bytes) is how user space
+ * sees a tracked flow of either family. */
+void pf_ct4_key_from_view(const struct pf_ct_key *view, struct pf_ct4_key *k);
+void pf_ct4_key_view(const struct pf_ct4_key *k, struct pf_ct_key *view);
+
+/* An IPv4 entry's pf_hosts4 key from its pf_host_key view, and back. */
+void pf_host4_key_from_view(const struct pf_host_key *view, struct pf_host4_key *k);
+void pf_host4_key_view(const struct pf_host4_key *k, struct pf_host_key *view);
 
 /* Sums the per-CPU verdict counters (PF_REASON__COUNT values). */
 int pf_datapath_read_metrics(struct pf_datapath *dp, uint64_t *out);

@@ -91,6 +91,18 @@ int pf_datapath_pod_bind(struct pf_datapath *dp, int ifindex, uint32_t set_id)
 	struct pf_pod_val v = { .set_id = set_id };
 	uint32_t key = (uint32_t)ifindex;
 
+	/* The pod carries a copy of its set's value (abi/podfence_abi.h); a
+	 * set with no rules applied yet is all zero. */
+	if (bpf_map_lookup_elem(dp->map_fd[PF_MAP_SETS], &set_id, &v.set)) {
+		int err = -errno;
+
+		if (err != -ENOENT) {
+			pf_err("read policy set %u from pf_sets to bind ifindex %d: %s", set_id,
+			       ifindex, strerror(errno));
+			return err;
+		}
+		memset(&v.set, 0, sizeof(v.set));
+	}
 	if (bpf_map_update_elem(dp->map_fd[PF_MAP_PODS], &key, &v, BPF_ANY)) {
 		int err = -errno;
 

@@ -31,8 +31,10 @@ struct pf_datapath {
 
 /* Deletes every rule, host and port key of generation gen (map scan). */
 int pf_gen_purge_scan(struct pf_datapath *dp, uint32_t gen);
-/* Removes tracked flows of the set's pods that the set no longer allows. */
-int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const struct pf_compiled *c);
+/* Removes tracked flows of the set's pods (their ifindexes) that the set's
+ * rules c no longer allow. */
+int pf_ct_revalidate(struct pf_datapath *dp, uint32_t set_id, const uint32_t *pods, size_t n,
+		     const struct pf_compiled *c);
 /* Removes every tracked flow of one pod veth. */
 int pf_ct_forget_ifindex(struct pf_datapath *dp, uint32_t ifindex);
 

@@ -148,27 +148,50 @@ const char *pf_port_range_text(const struct pf_port_range *r, char *buf, size_t 
 	return buf;
 }
 
-const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len)
+/* The prefix of len bits of addr (the bits past it are ignored), or NULL
+ * when it cannot be one of family. */
+static const char *pf_prefix_text(uint8_t family, unsigned len, const uint8_t *addr, char *buf,
+				  size_t buflen)
 {
-	struct pf_cidr c = { .family = k->dir_family & 0xf };
+	struct pf_cidr c = { .family = family };
 
-	if (k->prefixlen < PF_RULE_KEY_PREFIX_BASE ||
-	    (c.family != PF_FAMILY_V4 && c.family != PF_FAMILY_V6) ||
-	    k->prefixlen - PF_RULE_KEY_PREFIX_BASE > pf_cidr_max_len(c.family)) {
-		snprintf(buf, len, "invalid prefixlen %u", k->prefixlen);
-		return buf;
-	}
-	c.len = (uint8_t)(k->prefixlen - PF_RULE_KEY_PREFIX_BASE);
-	/* The trie matches only the prefix bits, whatever follows them. */
+	if ((family != PF_FAMILY_V4 && family != PF_FAMILY_V6) || len > pf_cidr_max_len(family))
+		return NULL;
+	c.len = (uint8_t)len;
 	for (unsigned i = 0; i < sizeof(c.addr); i++) {
 		unsigned bit = i * 8;
 
 		if (bit + 8 <= c.len)
-			c.addr[i] = k->addr[i];
+			c.addr[i] = addr[i];
 		else if (bit < c.len)
-			c.addr[i] = k->addr[i] & (uint8_t)(0xff << (8 - (c.len - bit)));
+			c.addr[i] = addr[i] & (uint8_t)(0xff << (8 - (c.len - bit)));
 	}
-	return pf_cidr_format(&c, buf, len);
+	return pf_cidr_format(&c, buf, buflen);
+}
+
+const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len)
+{
+	/* The trie matches only the prefix bits, whatever follows them. */
+	if (k->prefixlen >= PF_RULE_KEY_PREFIX_BASE &&
+	    pf_prefix_text(k->dir_family & 0xf, k->prefixlen - PF_RULE_KEY_PREFIX_BASE, k->addr,
+			   buf, len))
+		return buf;
+	snprintf(buf, len, "invalid prefixlen %u", k->prefixlen);
+	return buf;
+}
+
+const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t len)
+{
+	if (!pf_prefix_text(k->dir_family & 0xf, k->plen, k->addr, buf, len))
+		snprintf(buf, len, "invalid prefix length %u", k->plen);
+	return buf;
+}
+
+void pf_rule_val_inline_chunk(const struct pf_rule_val *v, struct pf_port_chunk *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->n = v->n_inline < PF_RULE_INLINE ? v->n_inline : PF_RULE_INLINE;
+	memcpy(c->r, v->inl, c->n * sizeof(c->r[0]));
 }
 
 json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
@@ -203,15 +226,41 @@ static json_t *pf_addr_json(uint8_t family, const uint8_t *addr)
 
 json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf_pod_val *v)
 {
-	return json_pack("{s:I, s:s?, s:I}", "ifindex", (json_int_t)ifindex, "ifname", ifname,
-			 "set_id", (json_int_t)v->set_id);
+	return json_pack("{s:I, s:s?, s:I, s:o, s:s, s:s}", "ifindex", (json_int_t)ifindex,
+			 "ifname", ifname, "set_id", (json_int_t)v->set_id, "gen",
+			 v->set.gen ? json_integer(v->set.gen) : json_null(), "ingress",
+			 pf_isolation_name(v->set.isolation[PF_DIR_INGRESS]), "egress",
+			 pf_isolation_name(v->set.isolation[PF_DIR_EGRESS]));
+}
+
+/* How one direction and family of a set is looked up: its prefix lengths,
+ * "trie", or "invalid" for a count no compiler writes. */
+static json_t *pf_set_lookup_json(const struct pf_set_val *v, int dir, int v6)
+{
+	uint8_t n = v->n_plens[dir][v6];
+	json_t *lens;
+
+	if (n == PF_SET_PLENS_TRIE)
+		return json_string("trie");
+	if (n > PF_SET_PLENS)
+		return json_string("invalid");
+	lens = json_array();
+	for (uint8_t i = 0; lens && i < n; i++)
+		json_array_append_new(lens, json_integer(v->plens[dir][v6][i]));
+	return lens;
 }
 
 json_t *pf_decode_set_json(uint32_t set_id, const struct pf_set_val *v)
 {
-	return json_pack("{s:I, s:I, s:s, s:s}", "set_id", (json_int_t)set_id, "gen",
+	json_t *lookup = json_object();
+
+	for (int d = 0; lookup && d < 2; d++)
+		json_object_set_new(lookup, pf_dir_name((unsigned)d),
+				    json_pack("{s:o, s:o}", "ipv4", pf_set_lookup_json(v, d, 0),
+					      "ipv6", pf_set_lookup_json(v, d, 1)));
+	return json_pack("{s:I, s:I, s:s, s:s, s:o}", "set_id", (json_int_t)set_id, "gen",
 			 (json_int_t)v->gen, "ingress", pf_isolation_name(v->isolation[PF_DIR_INGRESS]),
-			 "egress", pf_isolation_name(v->isolation[PF_DIR_EGRESS]));
+			 "egress", pf_isolation_name(v->isolation[PF_DIR_EGRESS]), "lookup", lookup);
 }
 
 /* The fields pf_rules and pf_hosts share: the value's. */
@@ -219,9 +268,10 @@ static json_t *pf_rule_val_fields(json_t *o, const struct pf_rule_val *v)
 {
 	char flags[64];
 
-	if (o && json_object_update_new(o, json_pack("{s:I, s:s, s:I, s:i}", "rule_id",
+	if (o && json_object_update_new(o, json_pack("{s:I, s:s, s:i, s:I, s:i}", "rule_id",
 						      (json_int_t)v->rule_id, "flags",
 						      pf_rule_flags_text(v->flags, flags, sizeof(flags)),
+						      "n_inline", (int)v->n_inline,
 						      "ports_id", (json_int_t)v->ports_id,
 						      "n_chunks", (int)v->n_chunks))) {
 		json_decref(o);
@@ -244,10 +294,12 @@ json_t *pf_decode_rule_json(const struct pf_rule_key *k, const struct pf_rule_va
 
 json_t *pf_decode_host_json(const struct pf_host_key *k, const struct pf_rule_val *v)
 {
-	return pf_rule_val_fields(json_pack("{s:I, s:s, s:s, s:o}", "gen", (json_int_t)k->gen,
+	char cidr[64];
+
+	return pf_rule_val_fields(json_pack("{s:I, s:s, s:s, s:s}", "gen", (json_int_t)k->gen,
 					    "direction", pf_dir_name(k->dir_family >> 4),
 					    "family", pf_family_name(k->dir_family & 0xf),
-					    "address", pf_addr_json(k->dir_family & 0xf, k->addr)),
+					    "cidr", pf_decode_host_key(k, cidr, sizeof(cidr))),
 				  v);
 }
 
@@ -267,13 +319,13 @@ json_t *pf_decode_ct_json(const struct pf_ct_key *k, const struct pf_ct_val *v, 
 {
 	char proto[24];
 
-	return json_pack("{s:I, s:s, s:s, s:o, s:i, s:o, s:i, s:s, s:I, s:I}", "ifindex",
+	return json_pack("{s:I, s:s, s:s, s:o, s:i, s:o, s:i, s:s, s:I, s:b, s:I}", "ifindex",
 			 (json_int_t)k->ifindex, "proto", pf_ip_proto_text(k->proto, proto, sizeof(proto)),
 			 "family", pf_family_name(k->family), "pod_addr",
 			 pf_addr_json(k->family, k->pod_addr), "pod_port", (int)k->pod_port,
 			 "peer_addr", pf_addr_json(k->family, k->peer_addr), "peer_port",
 			 (int)k->peer_port, "origin", pf_dir_name(v->origin), "idle_s",
-			 pf_seconds_since(now_ns, v->last_seen_ns), "age_s",
+			 pf_seconds_since(now_ns, v->last_seen_ns), "seen", v->seen != 0, "age_s",
 			 pf_seconds_since(now_ns, v->created_ns));
 }
 

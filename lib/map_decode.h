@@ -38,20 +38,33 @@ const char *pf_port_range_text(const struct pf_port_range *r, char *buf, size_t 
 /* The CIDR an LPM rule key stands for (prefixlen - 40 bits of addr):
  * "10.0.0.0/8", or "invalid prefixlen N" when the key cannot be one. */
 const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len);
+/* The CIDR a pf_hosts key stands for (plen bits of addr): "10.0.0.5/32",
+ * "10.1.0.0/16", or "invalid prefix length N". */
+const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t len);
+
+/* The ranges an entry carries in its value, as one chunk (c->n is 0 when
+ * they are in pf_ports chunks instead). */
+void pf_rule_val_inline_chunk(const struct pf_rule_val *v, struct pf_port_chunk *c);
 
 /* Every port an entry allows, as words: its flags first ("all", "tcp all",
  * ...), then the ranges of its chunks in order. Empty: nothing allowed. */
 json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
 			     size_t n_chunks);
 
-/* One object per map entry. ifname may be NULL (not in this namespace). */
+/* One object per map entry. ifname may be NULL (not in this namespace).
+ * A pod shows its copy of its set: generation (null: no rules applied) and
+ * isolation.
+ * A set's "lookup" says, per direction and family, the prefix lengths its
+ * pf_hosts entries are found by, or "trie". */
 json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf_pod_val *v);
 json_t *pf_decode_set_json(uint32_t set_id, const struct pf_set_val *v);
 json_t *pf_decode_rule_json(const struct pf_rule_key *k, const struct pf_rule_val *v);
 json_t *pf_decode_host_json(const struct pf_host_key *k, const struct pf_rule_val *v);
 json_t *pf_decode_port_chunk_json(const struct pf_port_key *k, const struct pf_port_chunk *c);
 /* now_ns: CLOCK_MONOTONIC_COARSE, the clock of bpf_ktime_get_coarse_ns()
- * that stamps last_seen_ns and created_ns. */
+ * and of the sweep, which stamp created_ns and last_seen_ns. idle_s counts
+ * from last_seen_ns; "seen" says a packet passed since (the datapath marks
+ * a flow, the next sweep stamps it). */
 json_t *pf_decode_ct_json(const struct pf_ct_key *k, const struct pf_ct_val *v, uint64_t now_ns);
 json_t *pf_decode_frag_json(const struct pf_frag_key *k, const struct pf_frag_val *v);
 json_t *pf_decode_config_json(const struct pf_config *c);

@@ -34,11 +34,12 @@ void pf_trace_maps_from_datapath(const struct pf_datapath *dp, struct pf_trace_m
 	m->prog[PF_DIR_INGRESS] = pf_datapath_prog_fd(dp, PF_DIR_INGRESS);
 	m->prog[PF_DIR_EGRESS] = pf_datapath_prog_fd(dp, PF_DIR_EGRESS);
 	m->pods = pf_datapath_map_fd(dp, PF_MAP_PODS);
-	m->sets = pf_datapath_map_fd(dp, PF_MAP_SETS);
 	m->rules = pf_datapath_map_fd(dp, PF_MAP_RULES);
-	m->hosts = pf_datapath_map_fd(dp, PF_MAP_HOSTS);
+	m->hosts4 = pf_datapath_map_fd(dp, PF_MAP_HOSTS4);
+	m->hosts6 = pf_datapath_map_fd(dp, PF_MAP_HOSTS6);
 	m->ports = pf_datapath_map_fd(dp, PF_MAP_PORTS);
-	m->ct = pf_datapath_map_fd(dp, PF_MAP_CT);
+	m->ct4 = pf_datapath_map_fd(dp, PF_MAP_CT4);
+	m->ct6 = pf_datapath_map_fd(dp, PF_MAP_CT6);
 	m->config = pf_datapath_map_fd(dp, PF_MAP_CONFIG);
 }
 
@@ -54,8 +55,9 @@ static bool trace_is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
-/* The conntrack key of the flow at one hop, exactly as pf_ct_key_fill in
- * bpf/lib/conntrack.h builds it from the parsed packet. */
+/* The conntrack key of the flow at one hop, as pf_ct_key_fill in
+ * bpf/lib/conntrack.h builds it from the parsed packet (seen as a
+ * pf_ct_key: an IPv4 flow's pf_ct4 key is made from it by trace_ct_op). */
 static void trace_ct_key(const struct pf_trace_flow *f, uint16_t sport, enum pf_dir dir,
 			 int ifindex, struct pf_ct_key *k)
 {
@@ -80,6 +82,30 @@ static void trace_ct_key(const struct pf_trace_flow *f, uint16_t sport, enum pf_
 	}
 }
 
+static const char *trace_ct_map(const struct pf_trace_flow *f)
+{
+	return pf_map_names[f->family == PF_FAMILY_V4 ? PF_MAP_CT4 : PF_MAP_CT6];
+}
+
+/* Looks up (del false) or deletes the flow's entry in pf_ct4 or pf_ct6.
+ * Returns 0 when it was there, else -errno (-ENOENT: no such flow). */
+static int trace_ct_op(const struct pf_trace_maps *m, const struct pf_ct_key *k, bool del)
+{
+	struct pf_ct4_key k4;
+	struct pf_ct_val v;
+	const void *raw = k;
+	int fd = m->ct6;
+
+	if (k->family == PF_FAMILY_V4) {
+		pf_ct4_key_from_view(k, &k4);
+		raw = &k4;
+		fd = m->ct4;
+	}
+	if (del ? bpf_map_delete_elem(fd, raw) : bpf_map_lookup_elem(fd, raw, &v))
+		return -errno;
+	return 0;
+}
+
 /* A random port in the ephemeral range that no hop tracks a flow for, so
  * the program judges the packet as new and the entry it makes is ours. */
 static int trace_pick_sport(const struct pf_trace_maps *m, const struct pf_trace_flow *f,
@@ -87,7 +113,7 @@ static int trace_pick_sport(const struct pf_trace_maps *m, const struct pf_trace
 			    char *err, size_t err_len)
 {
 	struct pf_ct_key k;
-	struct pf_ct_val v;
+	int rc;
 
 	for (int t = 0; t < TRACE_PORT_TRIES; t++) {
 		uint16_t rnd, port;
@@ -99,11 +125,12 @@ static int trace_pick_sport(const struct pf_trace_maps *m, const struct pf_trace
 		port = (uint16_t)(TRACE_PORT_LO + rnd % (TRACE_PORT_HI - TRACE_PORT_LO + 1));
 		for (size_t i = 0; i < n && free_everywhere; i++) {
 			trace_ct_key(f, port, hops[i].dir, hops[i].ifindex, &k);
-			if (!bpf_map_lookup_elem(m->ct, &k, &v))
+			rc = trace_ct_op(m, &k, false);
+			if (!rc)
 				free_everywhere = false;
-			else if (errno != ENOENT)
-				return trace_fail(err, err_len, -errno, "look up pf_ct: %s",
-						  strerror(errno));
+			else if (rc != -ENOENT)
+				return trace_fail(err, err_len, rc, "look up %s: %s",
+						  trace_ct_map(f), strerror(-rc));
 		}
 		if (free_everywhere) {
 			*sport = port;
@@ -124,7 +151,7 @@ static void trace_mask(uint8_t *addr, unsigned len)
 	}
 }
 
-/* The ports an entry allows, from its pf_ports chunks. */
+/* The ports an entry allows, from its value or its pf_ports chunks. */
 static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 			     const struct pf_rule_val *v, struct pf_trace_entry *e,
 			     char *err, size_t err_len)
@@ -136,6 +163,14 @@ static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 	memset(ps, 0, sizeof(*ps));
 	ps->flags = v->flags;
 	e->ports_complete = true;
+	pf_rule_val_inline_chunk(v, &c);
+	if (c.n && !(ps->r = malloc(c.n * sizeof(c.r[0]))))
+		return trace_fail(err, err_len, -ENOMEM, "read the entry's ports: %s",
+				  strerror(ENOMEM));
+	if (c.n) {
+		memcpy(ps->r, c.r, c.n * sizeof(c.r[0]));
+		ps->n = ps->cap = c.n;
+	}
 	for (uint32_t ch = 0; ch < n; ch++) {
 		struct pf_port_key k = { .gen = gen, .ports_id = v->ports_id, .chunk = ch };
 		struct pf_port_range *grown;
@@ -161,8 +196,85 @@ static int trace_entry_ports(const struct pf_trace_maps *m, uint32_t gen,
 	return 0;
 }
 
-/* The entry the program finds for the peer: the exact pf_hosts key first,
- * then the longest pf_rules prefix (an LPM lookup with a full-length key). */
+/* Looks hk up in pf_hosts4 or pf_hosts6, as its family says: 1 found,
+ * 0 not there, or -errno with err set. */
+static int trace_host_lookup(const struct pf_trace_maps *m, const struct pf_host_key *hk,
+			     struct pf_rule_val *v, char *err, size_t err_len)
+{
+	struct pf_host4_key k4;
+	const void *key = hk;
+	int fd = m->hosts6;
+
+	if ((hk->dir_family & 0xf) == PF_FAMILY_V4) {
+		pf_host4_key_from_view(hk, &k4);
+		key = &k4;
+		fd = m->hosts4;
+	}
+	if (!bpf_map_lookup_elem(fd, key, v))
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return trace_fail(err, err_len, -errno, "look up %s: %s",
+			  pf_map_names[fd == m->hosts4 ? PF_MAP_HOSTS4 : PF_MAP_HOSTS6],
+			  strerror(errno));
+}
+
+/* A set with few prefix lengths: one hash key per length, longest first;
+ * the first one present is the entry (*len its length). */
+static int trace_find_hashed(const struct pf_trace_maps *m, const struct pf_trace_hop *h,
+			     struct pf_host_key *hk, const uint8_t *peer, unsigned *len,
+			     struct pf_rule_val *v, char *err, size_t err_len)
+{
+	for (unsigned i = 0; i < h->n_plens && i < PF_SET_PLENS; i++) {
+		int found;
+
+		hk->plen = h->plens[i];
+		memcpy(hk->addr, peer, 16);
+		trace_mask(hk->addr, hk->plen);
+		found = trace_host_lookup(m, hk, v, err, err_len);
+		if (found) {
+			*len = hk->plen;
+			return found;
+		}
+	}
+	return 0;
+}
+
+/* A set with many prefix lengths: the exact hash key, then the longest
+ * pf_rules prefix (an LPM lookup with a full-length key). */
+static int trace_find_trie(const struct pf_trace_maps *m, struct pf_host_key *hk,
+			   struct pf_rule_key *rk, unsigned max, bool *hashed, unsigned *len,
+			   struct pf_rule_val *v, char *err, size_t err_len)
+{
+	struct pf_rule_val w;
+	int found;
+
+	hk->plen = (uint8_t)max;
+	*len = max;
+	found = trace_host_lookup(m, hk, v, err, err_len);
+	*hashed = found > 0;
+	if (found)
+		return found;
+	rk->prefixlen = PF_RULE_KEY_PREFIX_BASE + max;
+	if (bpf_map_lookup_elem(m->rules, rk, v)) {
+		if (errno != ENOENT)
+			return trace_fail(err, err_len, -errno, "look up pf_rules: %s",
+					  strerror(errno));
+		return 0; /* no entry covers the peer */
+	}
+	/* An LPM lookup gives the value, not the key. A key of length L finds
+	 * the longest entry of at most L bits, so the entry's own length is the
+	 * shortest that still finds it (rule ids are unique within a
+	 * generation and direction). */
+	for (*len = 0; *len < max; (*len)++) {
+		rk->prefixlen = PF_RULE_KEY_PREFIX_BASE + *len;
+		if (!bpf_map_lookup_elem(m->rules, rk, &w) && w.rule_id == v->rule_id)
+			break;
+	}
+	return 1;
+}
+
+/* The entry the program finds for the peer, as bpf/lib/policy.h finds it. */
 static int trace_entry_lookup(const struct pf_trace_maps *m, const struct pf_trace_flow *f,
 			      struct pf_trace_hop *h, char *err, size_t err_len)
 {
@@ -172,32 +284,18 @@ static int trace_entry_lookup(const struct pf_trace_maps *m, const struct pf_tra
 	struct pf_host_key hk = { .gen = h->gen, .dir_family = dir_family };
 	struct pf_rule_key rk = { .gen = htonl(h->gen), .dir_family = dir_family };
 	struct pf_trace_entry *e = &h->entry;
-	struct pf_rule_val v, w;
+	struct pf_rule_val v;
+	int found;
 
 	memcpy(hk.addr, peer, 16);
 	memcpy(rk.addr, peer, 16);
-	if (!bpf_map_lookup_elem(m->hosts, &hk, &v)) {
-		e->host = true;
-	} else if (errno != ENOENT) {
-		return trace_fail(err, err_len, -errno, "look up pf_hosts: %s", strerror(errno));
-	} else {
-		rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + max;
-		if (bpf_map_lookup_elem(m->rules, &rk, &v)) {
-			if (errno != ENOENT)
-				return trace_fail(err, err_len, -errno, "look up pf_rules: %s",
-						  strerror(errno));
-			return 0; /* no entry covers the peer */
-		}
-		/* An LPM lookup gives the value, not the key. A key of length L
-		 * finds the longest entry of at most L bits, so the entry's own
-		 * length is the shortest that still finds it (rule ids are
-		 * unique within a generation and direction). */
-		for (len = 0; len < max; len++) {
-			rk.prefixlen = PF_RULE_KEY_PREFIX_BASE + len;
-			if (!bpf_map_lookup_elem(m->rules, &rk, &w) && w.rule_id == v.rule_id)
-				break;
-		}
-	}
+	e->hashed = h->n_plens != PF_SET_PLENS_TRIE;
+	if (e->hashed)
+		found = trace_find_hashed(m, h, &hk, peer, &len, &v, err, err_len);
+	else
+		found = trace_find_trie(m, &hk, &rk, max, &e->hashed, &len, &v, err, err_len);
+	if (found <= 0)
+		return found;
 	h->matched = true;
 	e->prefix.family = f->family;
 	e->prefix.len = (uint8_t)len;
@@ -207,15 +305,15 @@ static int trace_entry_lookup(const struct pf_trace_maps *m, const struct pf_tra
 	return trace_entry_ports(m, h->gen, &v, e, err, err_len);
 }
 
-/* What the program reads before its rule lookup: pf_config, pf_pods and
- * pf_sets. With_entry also looks up the peer's entry when isolated. */
+/* What the program reads before its rule lookup: pf_config, then pf_pods
+ * with the pod's copy of its set. With_entry also looks up the peer's entry
+ * when isolated. */
 static int trace_read_state(const struct pf_trace_maps *m, const struct pf_trace_flow *f,
 			    struct pf_trace_hop *h, bool with_entry, char *err, size_t err_len)
 {
 	uint32_t zero = 0, ifindex = (uint32_t)h->ifindex;
 	struct pf_config cfg;
 	struct pf_pod_val pod;
-	struct pf_set_val set;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &cfg))
 		return trace_fail(err, err_len, -errno, "read pf_config: %s", strerror(errno));
@@ -225,15 +323,15 @@ static int trace_read_state(const struct pf_trace_maps *m, const struct pf_trace
 		return trace_fail(err, err_len, -errno, "look up ifindex %u in pf_pods: %s",
 				  ifindex, strerror(errno));
 	if (h->bound) {
+		int v6 = f->family == PF_FAMILY_V6;
+
 		h->set_id = pod.set_id;
-		h->has_set = !bpf_map_lookup_elem(m->sets, &h->set_id, &set);
-		if (!h->has_set && errno != ENOENT)
-			return trace_fail(err, err_len, -errno, "look up policy set %u in pf_sets: %s",
-					  h->set_id, strerror(errno));
-	}
-	if (h->has_set) {
-		h->gen = set.gen;
-		h->isolation = set.isolation[h->dir];
+		/* Generations start at 1: a zero copy is a set with no rules. */
+		h->has_set = pod.set.gen != 0;
+		h->gen = pod.set.gen;
+		h->isolation = pod.set.isolation[h->dir];
+		h->n_plens = pod.set.n_plens[h->dir][v6];
+		memcpy(h->plens, pod.set.plens[h->dir][v6], sizeof(h->plens));
 	}
 	if (with_entry && h->isolation == PF_ISO_ISOLATED)
 		return trace_entry_lookup(m, f, h, err, err_len);
@@ -296,11 +394,12 @@ static int trace_hop_run(const struct pf_trace_maps *m, const struct pf_trace_fl
 	 * so the entry there now is the one this run made. */
 	if (h->verdict == PF_VERDICT_ALLOW) {
 		trace_ct_key(f, sport, h->dir, h->ifindex, &k);
-		h->ct_removed = !bpf_map_delete_elem(m->ct, &k);
-		if (!h->ct_removed && errno != ENOENT)
-			return trace_fail(err, err_len, -errno, "delete the pf_ct entry of the "
-					  "traced flow on ifindex %d: %s", h->ifindex,
-					  strerror(errno));
+		rc = trace_ct_op(m, &k, true);
+		h->ct_removed = !rc;
+		if (rc && rc != -ENOENT)
+			return trace_fail(err, err_len, rc, "delete the %s entry of the traced "
+					  "flow on ifindex %d: %s", trace_ct_map(f), h->ifindex,
+					  strerror(-rc));
 	}
 	rc = trace_read_state(m, f, &after, false, err, err_len);
 	if (rc)

@@ -12,10 +12,12 @@
  * the flow is allowed only if every hop allows it.
  *
  * The verdict of a hop is the program's own return code. Why: the maps are
- * read the way the program reads them (pf_pods, pf_sets, pf_config, then the
- * exact pf_hosts entry or the longest pf_rules prefix, then that entry's
- * pf_ports chunks), and that reading must give the program's verdict to be
- * reported as "explained". No switch is turned on for a trace (events stay
+ * read the way the program reads them (pf_config, pf_pods and the pod's copy
+ * of its set's value, then the
+ * peer's entry: one pf_hosts4/pf_hosts6 key per prefix length of the set, or
+ * the exact address there and then the longest pf_rules prefix, then that entry's
+ * ports), and that reading must give the program's verdict to be reported
+ * as "explained". No switch is turned on for a trace (events stay
  * as configured; nothing global changes).
  *
  * Side effects, the same as one real first packet's: the verdict counters
@@ -35,11 +37,11 @@
 #include "datapath.h"
 #include "portset.h"
 
-/* The programs and maps a trace uses. pf_ct must be writable (the trace
- * deletes the entries it made); the others may be read-only fds. */
+/* The programs and maps a trace uses. pf_ct4 and pf_ct6 must be writable
+ * (the trace deletes the entries it made); the others may be read-only fds. */
 struct pf_trace_maps {
 	int prog[2];   /* indexed by enum pf_dir: pf_to_pod, pf_from_pod */
-	int pods, sets, rules, hosts, ports, ct, config;
+	int pods, rules, hosts4, hosts6, ports, ct4, ct6, config;
 };
 
 /* Borrows the fds of an open datapath. */
@@ -57,10 +59,11 @@ struct pf_trace_flow {
 
 /* The flattened entry that covers the peer in one direction. */
 struct pf_trace_entry {
-	bool host;                /* pf_hosts (exact address) or pf_rules (prefix) */
+	bool hashed;              /* found in pf_hosts4/6, else in the pf_rules trie */
 	struct pf_cidr prefix;    /* the key's address and prefix length */
 	uint32_t rule_id;         /* index of the flattened entry in its direction */
-	struct pf_portset ports;  /* what it allows: flags and the pf_ports ranges */
+	struct pf_portset ports;  /* what it allows: flags, the ranges of the value
+				   * or of its pf_ports chunks */
 	bool ports_complete;      /* false: a pf_ports chunk was missing */
 };
 
@@ -74,9 +77,13 @@ struct pf_trace_hop {
 	bool explained;           /* that reason's verdict is the program's */
 	bool bound;               /* the veth is in pf_pods ... */
 	uint32_t set_id;          /* ... bound to this policy set */
-	bool has_set;             /* the set is in pf_sets ... */
+	bool has_set;             /* the set has rules applied ... */
 	uint32_t gen;             /* ... at this generation */
 	uint8_t isolation;        /* enum pf_isolation for dir */
+	/* How the set's entries for dir and the flow's family are looked up:
+	 * these prefix lengths in the family's hash, or PF_SET_PLENS_TRIE. */
+	uint8_t n_plens;
+	uint8_t plens[PF_SET_PLENS];
 	uint32_t mode;            /* enum pf_mode of pf_config */
 	bool matched;             /* entry holds the flattened entry for the peer */
 	struct pf_trace_entry entry;

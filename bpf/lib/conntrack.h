@@ -6,49 +6,66 @@
 #ifndef PF_BPF_CONNTRACK_H
 #define PF_BPF_CONNTRACK_H
 
-/* last_seen is refreshed at most this often, so an established flow does not
- * dirty its entry's cache line on every packet. */
-#define PF_CT_TOUCH_NS 1000000000ull
-
-static __always_inline void pf_ct_key_fill(struct pf_ct_key *k, const struct pf_pkt *p,
-					   __u32 ifindex, enum pf_dir dir)
+/* The key of an IPv4 flow in pf_ct4 (struct pf_ct4_key, word by word). */
+static __always_inline void pf_ct4_key_fill(union pf_ct4_words *k, const struct pf_pkt *p,
+					    __u32 ifindex, enum pf_dir dir)
 {
-	k->ifindex = ifindex;
-	k->proto = p->proto;
-	k->family = p->family;
-	if (dir == PF_DIR_EGRESS) {
-		k->pod_port = p->sport;
-		k->peer_port = p->dport;
-		__builtin_memcpy(k->pod_addr, p->saddr, 16);
-		__builtin_memcpy(k->peer_addr, p->daddr, 16);
-	} else {
-		k->pod_port = p->dport;
-		k->peer_port = p->sport;
-		__builtin_memcpy(k->pod_addr, p->daddr, 16);
-		__builtin_memcpy(k->peer_addr, p->saddr, 16);
-	}
+	int egress = dir == PF_DIR_EGRESS;
+
+	k->w[0] = ifindex;
+	k->w[1] = egress ? p->saddr[0] : p->daddr[0]; /* pod_addr */
+	k->w[2] = egress ? p->daddr[0] : p->saddr[0]; /* peer_addr */
+	k->w[3] = egress ? pf_word16(p->sport, p->dport) : pf_word16(p->dport, p->sport);
+	k->w[4] = pf_word8(p->proto, 0, 0, 0);
 }
 
-static __always_inline int pf_ct_hit(const struct pf_ct_key *k)
+/* The key of an IPv6 flow in pf_ct6 (struct pf_ct_key, word by word). */
+static __always_inline void pf_ct6_key_fill(union pf_ct6_words *k, const struct pf_pkt *p,
+					    __u32 ifindex, enum pf_dir dir)
 {
-	struct pf_ct_val *v = bpf_map_lookup_elem(&pf_ct, k);
-	__u64 now;
+	int egress = dir == PF_DIR_EGRESS;
+	const __u32 *pod = egress ? p->saddr : p->daddr, *peer = egress ? p->daddr : p->saddr;
 
+	k->w[0] = ifindex;
+	k->w[1] = pf_word8(p->proto, p->family, 0, 0) |
+		  pf_word16(0, egress ? p->sport : p->dport); /* pod_port */
+	k->w[2] = pf_word16(egress ? p->dport : p->sport, 0); /* peer_port, pad */
+	k->w[3] = pod[0];
+	k->w[4] = pod[1];
+	k->w[5] = pod[2];
+	k->w[6] = pod[3];
+	k->w[7] = peer[0];
+	k->w[8] = peer[1];
+	k->w[9] = peer[2];
+	k->w[10] = peer[3];
+}
+
+/* A conntrack lookup's answer: is the flow tracked? No clock read: the
+ * sweep stamps last_seen_ns of the flows it finds seen
+ * (abi/podfence_abi.h), so the entry is written once per sweep period at
+ * most. Each map is looked up at a call site of its own, with the map
+ * known there: the verifier then inlines the hash lookup. */
+static __always_inline int pf_ct_seen(struct pf_ct_val *v)
+{
 	if (!v)
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
-	if (now - v->last_seen_ns > PF_CT_TOUCH_NS)
-		v->last_seen_ns = now;
+	if (!v->seen)
+		v->seen = 1;
 	return 1;
 }
 
-static __always_inline void pf_ct_learn(const struct pf_ct_key *k, enum pf_dir dir)
+/* Tracks an allowed new flow: ck4 for IPv4, else ck6. */
+static __always_inline void pf_ct_learn(const struct pf_ct4_key *ck4, const struct pf_ct_key *ck6,
+					enum pf_dir dir)
 {
 	struct pf_ct_val v = { .origin = dir };
 
 	v.last_seen_ns = bpf_ktime_get_coarse_ns();
 	v.created_ns = v.last_seen_ns;
-	bpf_map_update_elem(&pf_ct, k, &v, BPF_NOEXIST);
+	if (ck4)
+		bpf_map_update_elem(&pf_ct4, ck4, &v, BPF_NOEXIST);
+	else
+		bpf_map_update_elem(&pf_ct6, ck6, &v, BPF_NOEXIST);
 }
 
 #endif

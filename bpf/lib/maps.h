@@ -12,6 +12,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pf_pods SEC(".maps");
 
+/* Read by user space only: the programs read each pod's copy in pf_pods. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PF_MAX_SETS);
@@ -32,11 +33,20 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PF_MAX_HOSTS);
+	__type(key, struct pf_host4_key);
+	__type(value, struct pf_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pf_hosts4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PF_MAX_HOSTS);
 	__type(key, struct pf_host_key);
 	__type(value, struct pf_rule_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pf_hosts SEC(".maps");
+} pf_hosts6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -50,10 +60,18 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PF_CT_DEFAULT_SIZE);
+	__type(key, struct pf_ct4_key);
+	__type(value, struct pf_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pf_ct4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PF_CT_DEFAULT_SIZE);
 	__type(key, struct pf_ct_key);
 	__type(value, struct pf_ct_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pf_ct SEC(".maps");
+} pf_ct6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -16,8 +16,8 @@ struct pf_pkt {
 	__u8 icmp_nd;     /* IPv6 neighbour discovery: always allowed */
 	__u16 sport;      /* host order */
 	__u16 dport;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	__u32 saddr[4];   /* network order; IPv4 in saddr[0], the rest zero */
+	__u32 daddr[4];
 };
 
 enum pf_parse_result {
@@ -186,6 +186,19 @@ static __always_inline int pf_parse_ipv6(struct __sk_buff *skb, struct pf_pkt *p
 		}
 		default:
 			p->proto = nexthdr;
+			if (!i && (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP ||
+				   nexthdr == IPPROTO_SCTP)) {
+				/* No extension header, the common case: read the
+				 * ports straight from the packet, as for IPv4. */
+				__u16 *ports = (void *)(ip6 + 1);
+
+				if ((void *)(ports + 2) <= end) {
+					p->sport = bpf_ntohs(ports[0]);
+					p->dport = bpf_ntohs(ports[1]);
+					p->ports_known = 1;
+					return PF_PARSE_IP;
+				}
+			}
 			pf_parse_l4(skb, off, p);
 			return PF_PARSE_IP;
 		}

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 
 #include "pf_test.h"
 
@@ -94,12 +95,50 @@ static void rnd_addr(uint8_t family, uint8_t *addr)
 	}
 }
 
-static void rnd_cidr(uint8_t family, struct pf_cidr *c, unsigned min_len)
+/* The prefix lengths rules and holes of one policy set take, per family.
+ * The datapath looks a set up by one hash per prefix length when a
+ * direction and family has at most PF_SET_PLENS of them, and through the
+ * LPM trie otherwise: half the sets draw from a few lengths, half from all,
+ * so both layouts are checked. The longest length is always there, so a
+ * hole can always be drawn inside a rule. */
+static const uint8_t v4_lens[] = { 0, 8, 16, 22, 23, 24, 25, 26, 28, 30, 31, 32 };
+static const uint8_t v6_lens[] = { 0, 64, 112, 118, 120, 122, 124, 127, 128 };
+#define N_V4_LENS (sizeof(v4_lens) / sizeof(v4_lens[0]))
+#define N_V6_LENS (sizeof(v6_lens) / sizeof(v6_lens[0]))
+
+struct len_pool {
+	bool few;
+	uint8_t v4[N_V4_LENS], v6[N_V6_LENS];
+	size_t n4, n6;
+};
+
+static void rnd_pool_side(const uint8_t *all, size_t n_all, bool few, uint8_t *out, size_t *n)
 {
-	static const uint8_t v4_lens[] = { 0, 8, 16, 22, 23, 24, 25, 26, 28, 30, 31, 32 };
-	static const uint8_t v6_lens[] = { 0, 64, 112, 118, 120, 122, 124, 127, 128 };
-	const uint8_t *lens = family == PF_FAMILY_V4 ? v4_lens : v6_lens;
-	size_t n = family == PF_FAMILY_V4 ? sizeof(v4_lens) : sizeof(v6_lens);
+	*n = 0;
+	out[(*n)++] = all[n_all - 1];
+	for (size_t i = 0; i + 1 < n_all; i++)
+		if (!few || rnd(n_all) < 2)
+			out[(*n)++] = all[i];
+	while (few && *n > PF_SET_PLENS) {
+		size_t drop = 1 + rnd((unsigned)*n - 1);
+
+		out[drop] = out[*n - 1];
+		(*n)--;
+	}
+}
+
+static void rnd_pool(struct len_pool *pool)
+{
+	pool->few = rnd(2);
+	rnd_pool_side(v4_lens, N_V4_LENS, pool->few, pool->v4, &pool->n4);
+	rnd_pool_side(v6_lens, N_V6_LENS, pool->few, pool->v6, &pool->n6);
+}
+
+static void rnd_cidr(const struct len_pool *pool, uint8_t family, struct pf_cidr *c,
+		     unsigned min_len)
+{
+	const uint8_t *lens = family == PF_FAMILY_V4 ? pool->v4 : pool->v6;
+	size_t n = family == PF_FAMILY_V4 ? pool->n4 : pool->n6;
 	char text[64], addr[INET6_ADDRSTRLEN], err[128];
 	uint8_t raw[16];
 	unsigned len;
@@ -113,12 +152,12 @@ static void rnd_cidr(uint8_t family, struct pf_cidr *c, unsigned min_len)
 	assert_int_equal(pf_cidr_parse(text, c, err, sizeof(err)), 0);
 }
 
-static void rnd_rule(struct pf_peer_rule *r, uint8_t family)
+static void rnd_rule(const struct len_pool *pool, struct pf_peer_rule *r, uint8_t family)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
 
 	memset(r, 0, sizeof(*r));
-	rnd_cidr(family, &r->cidr, 0);
+	rnd_cidr(pool, family, &r->cidr, 0);
 	r->except = calloc(4, sizeof(*r->except));
 	r->ports = calloc(4, sizeof(*r->ports));
 	assert_non_null(r->except);
@@ -128,7 +167,7 @@ static void rnd_rule(struct pf_peer_rule *r, uint8_t family)
 	     i && tries < 20 && r->cidr.len < pf_cidr_max_len(family); tries++) {
 		struct pf_cidr x;
 
-		rnd_cidr(family, &x, r->cidr.len + 1);
+		rnd_cidr(pool, family, &x, r->cidr.len + 1);
 		if (!pf_cidr_contains(&r->cidr, &x) || x.len == r->cidr.len)
 			continue;
 		r->except[r->n_except++] = x;
@@ -147,6 +186,9 @@ static void rnd_rule(struct pf_peer_rule *r, uint8_t family)
 
 static void rnd_spec(struct pf_policy_spec *spec)
 {
+	struct len_pool pool;
+
+	rnd_pool(&pool);
 	memset(spec, 0, sizeof(*spec));
 	for (int d = 0; d < 2; d++) {
 		struct pf_dir_policy *dp = &spec->dir[d];
@@ -155,8 +197,10 @@ static void rnd_spec(struct pf_policy_spec *spec)
 		dp->isolation = pick == 0 ? PF_ISO_UNKNOWN : pick == 1 ? PF_ISO_OPEN : PF_ISO_ISOLATED;
 		dp->rules = calloc(9, sizeof(*dp->rules));
 		assert_non_null(dp->rules);
-		for (unsigned r = rnd(9); r; r--)
-			rnd_rule(&dp->rules[dp->n_rules++], rnd(4) ? PF_FAMILY_V4 : PF_FAMILY_V6);
+		/* Many lengths only show with enough rules and holes. */
+		for (unsigned r = pool.few ? rnd(9) : 6 + rnd(3); r; r--)
+			rnd_rule(&pool, &dp->rules[dp->n_rules++],
+				 rnd(4) ? PF_FAMILY_V4 : PF_FAMILY_V6);
 	}
 }
 
@@ -206,21 +250,33 @@ static void build_pkt(struct pf_test_pkt *p, enum pf_dir dir, uint8_t family,
 static void compiled_maps_and_program_agree_with_the_spec(void **state)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP };
-	long cases = 0, allowed = 0;
+	long cases = 0, allowed = 0, layout[2] = { 0 }; /* isolated cases: hashed, trie */
 	uint16_t next_sport = 1024;
+
+	/* One datapath for every policy (loading one takes most of a second):
+	 * each round swaps set 7 to a new policy, so generations come and go as
+	 * under an agent, and rebinds the pod, which forgets the flows the
+	 * round before tracked. Within a round each case is a flow of its own
+	 * (a new source port). */
+	struct pf_datapath *dp = pf_test_datapath(PF_MODE_STANDARD, false);
 
 	(void)state;
 	print_message("seed %u, %ld cases (replay: PF_DIFF_SEED=%u)\n", seed, total_cases, seed);
 	while (cases < total_cases) {
 		uint32_t mode = rnd(2) ? PF_MODE_STRICT : PF_MODE_STANDARD;
-		struct pf_datapath *dp = pf_test_datapath(mode, false);
 		struct pf_policy_spec spec;
 		struct pf_compiled c;
+		struct pf_set_val set;
+		uint32_t set_id = 7;
 
 		rnd_spec(&spec);
+		assert_int_equal(pf_datapath_configure(dp, mode, false), 0);
+		assert_int_equal(pf_datapath_pod_unbind(dp, ifx[0]), 0);
 		assert_int_equal(pf_datapath_pod_bind(dp, ifx[0], 7), 0);
 		assert_int_equal(pf_policy_compile(&spec, &c), 0);
 		assert_int_equal(pf_policy_set_apply(dp, 7, &c), 0);
+		assert_int_equal(bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_SETS), &set_id,
+						     &set), 0);
 		for (int i = 0; i < ROUND_CASES && cases < total_cases; i++, cases++) {
 			enum pf_dir dir = rnd(2) ? PF_DIR_INGRESS : PF_DIR_EGRESS;
 			struct pf_test_l4 l4 = { .proto = protos[rnd(4)], .sport = next_sport++,
@@ -237,6 +293,9 @@ static void compiled_maps_and_program_agree_with_the_spec(void **state)
 				l4.icmp_type = 128;
 			}
 			want = ref_allows(&spec, mode, dir, family, peer, l4.proto, l4.dport, has_ports);
+			if (spec.dir[dir].isolation == PF_ISO_ISOLATED)
+				layout[set.n_plens[dir][family == PF_FAMILY_V6] ==
+				       PF_SET_PLENS_TRIE]++;
 			if (spec.dir[dir].isolation == PF_ISO_ISOLATED &&
 			    pf_compiled_allows(&c, dir, family, peer, l4.proto, l4.dport, has_ports) != want)
 				fail_msg("seed %u case %ld: user-space compiled lookup disagrees", seed, cases);
@@ -259,11 +318,15 @@ static void compiled_maps_and_program_agree_with_the_spec(void **state)
 		}
 		pf_compiled_free(&c);
 		pf_policy_spec_free(&spec);
-		pf_test_datapath_destroy(dp);
 	}
-	print_message("%ld cases agree (%ld allowed, %ld denied)\n", cases, allowed, cases - allowed);
-	/* A generator that only ever produced one verdict would prove nothing. */
+	pf_test_datapath_destroy(dp);
+	print_message("%ld cases agree (%ld allowed, %ld denied; isolated: %ld hashed by prefix "
+		      "length, %ld through the trie)\n", cases, allowed, cases - allowed, layout[0],
+		      layout[1]);
+	/* A generator that only ever produced one verdict, or one layout of
+	 * the maps, would prove little. */
 	assert_true(allowed > cases / 10 && allowed < cases - cases / 10);
+	assert_true(layout[0] > cases / 10 && layout[1] > cases / 10);
 }
 
 int main(void)

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The datapath, packet by packet: every rule shape, both directions, both
- * modes, conntrack, unusual headers; crafted packets through
- * bpf_prog_test_run_opts on the real loaded programs and maps. */
+ * modes, port lists of every size, unusual headers, swaps, events and
+ * adoption (tests/bpf/test_conntrack.c has the tracked flows); crafted
+ * packets through bpf_prog_test_run_opts on the real loaded programs and
+ * maps. */
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -190,6 +192,55 @@ static void many_port_ranges_on_one_cidr(void **state)
 	}
 }
 
+/* n TCP ranges 1000+10i .. 1002+10i on 10.0.0.0/8, egress. */
+static void apply_ranges(int n)
+{
+	char *json = malloc(64 + 40 * (size_t)n);
+	size_t off;
+
+	assert_non_null(json);
+	off = (size_t)sprintf(json, "{\"egress\": {\"rules\": [{\"cidr\": \"10.0.0.0/8\", "
+				    "\"ports\": [");
+	for (int i = 0; i < n; i++)
+		off += (size_t)sprintf(json + off, "%s{\"port\": %d, \"endPort\": %d}", i ? "," : "",
+				       1000 + 10 * i, 1002 + 10 * i);
+	sprintf(json + off, "]}]}}");
+	pf_test_apply_json(dp, 1, json);
+	free(json);
+}
+
+/* Every range boundary, the gaps between and the ports past both ends. */
+static void check_ranges(int n)
+{
+	for (int i = -1; i <= n; i++) {
+		for (int off = -1; off <= 3; off++) {
+			int port = 1000 + 10 * i + off;
+			struct pf_test_l4 t = tcp_port((uint16_t)port);
+			bool in = i >= 0 && i < n && off >= 0 && off <= 2;
+
+			if (egress_to("10.3.3.3", &t) != (in ? OK : SHOT))
+				fail_msg("%d ranges: port %d should be %s", n, port,
+					 in ? "allowed" : "denied");
+		}
+	}
+}
+
+/* The three shapes of a port list (abi/podfence_abi.h): in the entry's
+ * value, in chunks the value indexes, in more chunks than the index
+ * holds. The sizes sit on each side of every threshold. */
+static void port_lists_inline_indexed_and_walked(void **state)
+{
+	static const int sizes[] = { 1, PF_RULE_INLINE, PF_RULE_INLINE + 1, PF_PORT_CHUNK,
+				     PF_PORT_CHUNK + 1, PF_PORT_CHUNK * PF_RULE_CHUNK_INDEX,
+				     PF_PORT_CHUNK * PF_RULE_CHUNK_INDEX + 1 };
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		apply_ranges(sizes[s]);
+		check_ranges(sizes[s]);
+	}
+}
+
 static void protocol_without_port_allows_every_port(void **state)
 {
 	(void)state;
@@ -257,49 +308,6 @@ static void egress_rules_match_destination(void **state)
 	assert_int_equal(egress_to("10.5.1.1", &TCP81), SHOT);
 	assert_int_equal(egress_to("10.6.1.1", &TCP80), SHOT);
 	assert_int_equal(ingress_from("10.6.1.1", &TCP81), OK); /* ingress open */
-}
-
-static void replies_of_allowed_flows_pass(void **state)
-{
-	struct pf_test_l4 reply = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
-				    .tcp_flags = 0x12 };
-	struct pf_test_l4 other = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40001,
-				    .tcp_flags = 0x12 };
-	struct pf_test_l4 udp_reply = { .proto = IPPROTO_UDP, .sport = 80, .dport = 40000 };
-
-	(void)state;
-	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []},"
-				  "\"egress\": {\"rules\": [{\"cidr\": \"10.5.0.0/16\"}]}}");
-	assert_int_equal(ingress_from("10.5.1.1", &reply), SHOT); /* nothing opened yet */
-	assert_int_equal(egress_to("10.5.1.1", &TCP80), OK);
-	assert_int_equal(ingress_from("10.5.1.1", &reply), OK);
-	assert_int_equal(ingress_from("10.5.1.1", &other), SHOT);
-	assert_int_equal(egress_to("10.5.1.1", &UDP80), OK);
-	assert_int_equal(ingress_from("10.5.1.1", &udp_reply), OK);
-	/* Ingress-initiated flows: their replies leave through the egress hook. */
-	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": [{\"cidr\": \"10.7.0.0/16\"}]},"
-				  "\"egress\": {\"rules\": []}}");
-	struct pf_test_l4 out_reply = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40000 };
-
-	assert_int_equal(egress_to("10.7.0.1", &out_reply), SHOT);
-	assert_int_equal(ingress_from("10.7.0.1", &TCP80), OK);
-	assert_int_equal(egress_to("10.7.0.1", &out_reply), OK);
-}
-
-static void conntrack_is_scoped_to_the_veth(void **state)
-{
-	struct pf_test_l4 reply = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40000 };
-	struct pf_test_pkt p;
-
-	(void)state;
-	pf_test_apply_json(dp, 1, "{\"egress\": {\"rules\": [{\"cidr\": \"0.0.0.0/0\"}]},"
-				  "\"ingress\": {\"rules\": []}}");
-	pf_test_apply_json(dp, 2, "{\"ingress\": {\"rules\": []}}");
-	assert_int_equal(egress_to("10.5.1.1", &TCP80), OK);
-	/* The same addresses and ports arriving at another pod's veth. */
-	pf_test_pkt_v4(&p, "10.5.1.1", POD, &reply);
-	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[1], &p), SHOT);
-	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), OK);
 }
 
 static void ipv4_options_do_not_hide_ports(void **state)
@@ -408,20 +416,52 @@ static void arp_and_neighbour_discovery_always_pass(void **state)
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), SHOT);
 }
 
-static void policy_change_revokes_established_flows(void **state)
+/* The generation each pod veth holds in its copy of its set. */
+static uint32_t pod_gen(int ifindex)
 {
-	struct pf_test_l4 r80 = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 80, .tcp_flags = 0x10 };
-	struct pf_test_l4 r81 = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 81, .tcp_flags = 0x10 };
+	struct pf_pod_val v;
+	uint32_t key = (uint32_t)ifindex;
+
+	assert_int_equal(bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_PODS), &key, &v), 0);
+	return v.set.gen;
+}
+
+static uint32_t set_gen(uint32_t set_id)
+{
+	struct pf_set_val v;
+
+	if (bpf_map_lookup_elem(pf_datapath_map_fd(dp, PF_MAP_SETS), &set_id, &v))
+		return 0;
+	return v.gen;
+}
+
+/* Each pod carries a copy of its set's value: every pod of the set follows
+ * a swap, a pod bound later gets the set as it is, and deleting the set
+ * leaves its pods to the mode's default. */
+static void every_pod_of_a_set_follows_its_swaps(void **state)
+{
+	struct pf_test_pkt p;
 
 	(void)state;
-	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": [{\"cidr\": \"0.0.0.0/0\","
-				  "\"ports\": [{\"port\": 80}, {\"port\": 81}]}]}}");
-	assert_int_equal(ingress_from("10.0.0.9", &TCP80), OK);
-	assert_int_equal(ingress_from("10.0.0.9", &TCP81), OK);
-	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": [{\"cidr\": \"0.0.0.0/0\","
-				  "\"ports\": [{\"port\": 81}]}]}}");
-	assert_int_equal(ingress_from("10.0.0.9", &r80), SHOT); /* revoked at once */
-	assert_int_equal(ingress_from("10.0.0.9", &r81), OK);   /* still allowed */
+	pf_test_pkt_v4(&p, "10.0.0.9", POD, &TCP80);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}}");
+	assert_int_equal(pf_datapath_pod_bind(dp, ifx[1], 1), 0);
+	assert_int_equal(pod_gen(ifx[1]), set_gen(1));
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), SHOT);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[1], &p), SHOT);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": [{\"cidr\": \"10.0.0.0/8\"}]}}");
+	assert_int_equal(pod_gen(ifx[0]), set_gen(1));
+	assert_int_equal(pod_gen(ifx[1]), set_gen(1));
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[1], &p), OK);
+	assert_int_equal(pf_datapath_pod_unbind(dp, ifx[1]), 0);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}}");
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), SHOT);
+	/* Deleted: the pod falls back to standard mode's default. */
+	assert_int_equal(pf_policy_set_delete(dp, 1), 0);
+	assert_int_equal(set_gen(1), 0);
+	assert_int_equal(pod_gen(ifx[0]), 0);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &p), OK);
 }
 
 static void bad_input_is_named_and_changes_nothing(void **state)
@@ -499,47 +539,6 @@ static void events_report_verdicts_only_when_enabled(void **state)
 	ring_buffer__free(rb);
 }
 
-static size_t ct_count(void)
-{
-	struct pf_ct_key k, prev;
-	size_t n = 0;
-	int fd = pf_datapath_map_fd(dp, PF_MAP_CT);
-
-	while (!bpf_map_get_next_key(fd, n ? &prev : NULL, &k)) {
-		prev = k;
-		n++;
-	}
-	return n;
-}
-
-static void idle_flows_are_swept_and_live_ones_kept(void **state)
-{
-	size_t removed = 99;
-
-	(void)state;
-	assert_int_equal(ingress_from("10.0.0.9", &TCP80), OK);
-	assert_int_equal(ingress_from("10.0.0.9", &TCP81), OK);
-	assert_int_equal(ct_count(), 2);
-	assert_int_equal(pf_ct_sweep(dp, 60ull * 1000000000ull, &removed), 0);
-	assert_int_equal(removed, 0);
-	assert_int_equal(ct_count(), 2);
-	struct timespec ts = { 0, 30 * 1000000 };
-
-	nanosleep(&ts, NULL);
-	assert_int_equal(pf_ct_sweep(dp, 1000000, &removed), 0);
-	assert_int_equal(removed, 2);
-	assert_int_equal(ct_count(), 0);
-}
-
-static void unbinding_a_pod_forgets_its_flows(void **state)
-{
-	(void)state;
-	assert_int_equal(ingress_from("10.0.0.9", &TCP80), OK);
-	assert_int_equal(ct_count(), 1);
-	assert_int_equal(pf_datapath_pod_unbind(dp, ifx[0]), 0);
-	assert_int_equal(ct_count(), 0);
-}
-
 static void restart_adopts_pinned_state(void **state)
 {
 	struct pf_datapath_opts o = { .mode = PF_MODE_STANDARD };
@@ -577,23 +576,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(overlapping_rules_are_additive, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(end_port_range_is_inclusive, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(many_port_ranges_on_one_cidr, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(port_lists_inline_indexed_and_walked, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(protocol_without_port_allows_every_port, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(icmp_matches_only_all_ports_rules, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(sctp_is_not_tcp, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_rules_and_holes, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(egress_rules_match_destination, setup_standard, teardown),
-		cmocka_unit_test_setup_teardown(replies_of_allowed_flows_pass, setup_standard, teardown),
-		cmocka_unit_test_setup_teardown(conntrack_is_scoped_to_the_veth, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_options_do_not_hide_ports, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_fragments_follow_their_first_fragment, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_extension_headers_do_not_hide_ports, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(malformed_headers_never_pass_a_port_rule, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(arp_and_neighbour_discovery_always_pass, setup_strict, teardown),
-		cmocka_unit_test_setup_teardown(policy_change_revokes_established_flows, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(every_pod_of_a_set_follows_its_swaps, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(bad_input_is_named_and_changes_nothing, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(events_report_verdicts_only_when_enabled, setup_standard, teardown),
-		cmocka_unit_test_setup_teardown(idle_flows_are_swept_and_live_ones_kept, setup_standard, teardown),
-		cmocka_unit_test_setup_teardown(unbinding_a_pod_forgets_its_flows, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(restart_adopts_pinned_state, setup_standard, teardown),
 	};
 

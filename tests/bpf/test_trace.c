@@ -78,14 +78,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Tracked flows of both families. */
 static size_t ct_count(void)
 {
-	struct pf_ct_key k, prev;
+	uint8_t k[sizeof(struct pf_ct_key)], prev[sizeof(k)];
 	size_t n = 0;
 
-	while (!bpf_map_get_next_key(maps.ct, n ? &prev : NULL, &k)) {
-		prev = k;
-		n++;
+	for (int m = 0; m < 2; m++) {
+		int fd = m ? maps.ct6 : maps.ct4;
+		bool first = true;
+
+		while (!bpf_map_get_next_key(fd, first ? NULL : prev, k)) {
+			memcpy(prev, k, sizeof(k));
+			first = false;
+			n++;
+		}
 	}
 	return n;
 }
@@ -142,14 +149,15 @@ static void hop_is(const struct pf_trace_hop *h, enum pf_dir dir, int ifindex, u
 	assert_int_equal(h->ct_removed, verdict == PF_VERDICT_ALLOW);
 }
 
-/* The hop's flattened entry: its CIDR, map, and what it allows. */
-static void entry_is(const struct pf_trace_hop *h, const char *cidr, bool host)
+/* The hop's flattened entry: its CIDR, map (pf_hosts when hashed, else
+ * pf_rules), and what it allows. */
+static void entry_is(const struct pf_trace_hop *h, const char *cidr, bool hashed)
 {
 	char buf[64];
 
 	assert_true(h->matched);
 	assert_string_equal(pf_cidr_format(&h->entry.prefix, buf, sizeof(buf)), cidr);
-	assert_int_equal(h->entry.host, host);
+	assert_int_equal(h->entry.hashed, hashed);
 	assert_true(h->entry.ports_complete);
 }
 
@@ -175,7 +183,7 @@ static void tcp_allowed_by_both_pods(void **state)
 	assert_false(entry_allows(&r.hops[0], IPPROTO_TCP, 82));
 	hop_is(&r.hops[1], PF_DIR_INGRESS, ifx[1], PF_VERDICT_ALLOW, PF_REASON_POLICY_ALLOW);
 	assert_int_equal(r.hops[1].set_id, 2);
-	entry_is(&r.hops[1], "10.0.0.0/24", false);
+	entry_is(&r.hops[1], "10.0.0.0/24", true);
 	pf_trace_result_free(&r);
 }
 
@@ -188,7 +196,7 @@ static void tcp_denied_by_the_destination(void **state)
 	hop_is(&r.hops[0], PF_DIR_EGRESS, ifx[0], PF_VERDICT_ALLOW, PF_REASON_POLICY_ALLOW);
 	/* The /24 covers A, but not on this port. */
 	hop_is(&r.hops[1], PF_DIR_INGRESS, ifx[1], PF_VERDICT_DENY, PF_REASON_POLICY_DENY);
-	entry_is(&r.hops[1], "10.0.0.0/24", false);
+	entry_is(&r.hops[1], "10.0.0.0/24", true);
 	assert_false(entry_allows(&r.hops[1], IPPROTO_TCP, 81));
 	pf_trace_result_free(&r);
 }
@@ -265,7 +273,7 @@ static void peers_off_the_node_have_one_hop(void **state)
 	hop_is(&r.hops[0], PF_DIR_INGRESS, ifx[1], PF_VERDICT_DENY, PF_REASON_POLICY_DENY);
 	pf_trace_result_free(&r);
 	trace("10.0.0.77", B, IPPROTO_UDP, 53, PF_VERDICT_ALLOW, &r);
-	entry_is(&r.hops[0], "10.0.0.0/24", false);
+	entry_is(&r.hops[0], "10.0.0.0/24", true);
 	pf_trace_result_free(&r);
 }
 
@@ -275,11 +283,11 @@ static void except_hole_is_the_matched_entry(void **state)
 
 	(void)state;
 	trace(A, "10.0.0.5", IPPROTO_TCP, 443, PF_VERDICT_ALLOW, &r);
-	entry_is(&r.hops[0], "10.0.0.0/24", false);
+	entry_is(&r.hops[0], "10.0.0.0/24", true);
 	pf_trace_result_free(&r);
 	trace(A, "10.0.0.200", IPPROTO_TCP, 443, PF_VERDICT_DENY, &r);
 	hop_is(&r.hops[0], PF_DIR_EGRESS, ifx[0], PF_VERDICT_DENY, PF_REASON_POLICY_DENY);
-	entry_is(&r.hops[0], "10.0.0.128/25", false);
+	entry_is(&r.hops[0], "10.0.0.128/25", true);
 	assert_int_equal(r.hops[0].entry.ports.n, 0);
 	assert_int_equal(r.hops[0].entry.ports.flags, 0);
 	pf_trace_result_free(&r);
@@ -310,7 +318,7 @@ static void ipv6_flows(void **state)
 
 	(void)state;
 	trace(A6, B6, IPPROTO_TCP, 80, PF_VERDICT_ALLOW, &r);
-	entry_is(&r.hops[0], "fd00::/64", false);
+	entry_is(&r.hops[0], "fd00::/64", true);
 	entry_is(&r.hops[1], "fd00::1/128", true);
 	pf_trace_result_free(&r);
 	trace(A6, B6, IPPROTO_UDP, 53, PF_VERDICT_DENY, &r);
@@ -338,6 +346,73 @@ static void live_flows_are_left_alone(void **state)
 		pf_trace_result_free(&r);
 	}
 	assert_int_equal(ct_count(), 2);
+}
+
+/* Five prefix lengths in one direction and family: the single addresses
+ * stay hashed, every other prefix is found in the LPM trie; the IPv6
+ * entries of the same set, with one length, are still hashed. */
+static void sets_with_many_prefix_lengths_use_the_trie(void **state)
+{
+	struct pf_trace_result r;
+
+	(void)state;
+	pf_test_apply_json(dp, 1,
+		"{\"egress\": {\"rules\": ["
+		" {\"cidr\": \"10.0.0.2/32\", \"ports\": [{\"port\": 80}]},"
+		" {\"cidr\": \"10.0.0.0/30\", \"ports\": [{\"port\": 81}]},"
+		" {\"cidr\": \"10.0.0.0/24\", \"ports\": [{\"port\": 82}]},"
+		" {\"cidr\": \"10.0.0.0/16\", \"ports\": [{\"port\": 83}]},"
+		" {\"cidr\": \"10.0.0.0/8\", \"ports\": [{\"port\": 84}]},"
+		" {\"cidr\": \"fd00::/64\", \"ports\": [{\"port\": 80}]}]}}");
+	trace(A, B, IPPROTO_TCP, 80, PF_VERDICT_ALLOW, &r);
+	assert_int_equal(r.hops[0].n_plens, PF_SET_PLENS_TRIE);
+	entry_is(&r.hops[0], "10.0.0.2/32", true);
+	assert_true(entry_allows(&r.hops[0], IPPROTO_TCP, 84));
+	pf_trace_result_free(&r);
+	trace(A, "10.0.0.3", IPPROTO_TCP, 81, PF_VERDICT_ALLOW, &r);
+	entry_is(&r.hops[0], "10.0.0.0/30", false);
+	pf_trace_result_free(&r);
+	trace(A, "10.0.0.9", IPPROTO_TCP, 81, PF_VERDICT_DENY, &r);
+	entry_is(&r.hops[0], "10.0.0.0/24", false);
+	assert_true(entry_allows(&r.hops[0], IPPROTO_TCP, 84));
+	pf_trace_result_free(&r);
+	trace(A, "10.9.0.9", IPPROTO_TCP, 84, PF_VERDICT_ALLOW, &r);
+	entry_is(&r.hops[0], "10.0.0.0/8", false);
+	pf_trace_result_free(&r);
+	trace(A, "11.0.0.1", IPPROTO_TCP, 84, PF_VERDICT_DENY, &r);
+	assert_false(r.hops[0].matched);
+	pf_trace_result_free(&r);
+	trace(A6, B6, IPPROTO_TCP, 80, PF_VERDICT_ALLOW, &r);
+	assert_int_equal(r.hops[0].n_plens, 1);
+	assert_int_equal(r.hops[0].plens[0], 64);
+	entry_is(&r.hops[0], "fd00::/64", true);
+	pf_trace_result_free(&r);
+}
+
+/* More ranges than an entry's value holds: read from pf_ports chunks. */
+static void ports_in_chunks_are_read(void **state)
+{
+	char json[4096];
+	size_t off;
+	struct pf_trace_result r;
+
+	(void)state;
+	off = (size_t)snprintf(json, sizeof(json), "{\"egress\": {\"rules\": [{\"cidr\": "
+			       "\"10.0.0.0/24\", \"ports\": [");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off, "%s{\"port\": %d}",
+					i ? "," : "", 2000 + 2 * i);
+	snprintf(json + off, sizeof(json) - off, "]}]}}");
+	pf_test_apply_json(dp, 1, json);
+	trace(A, "10.0.0.9", IPPROTO_TCP, 2078, PF_VERDICT_ALLOW, &r);
+	entry_is(&r.hops[0], "10.0.0.0/24", true);
+	assert_int_equal(r.hops[0].entry.ports.n, 40);
+	assert_true(entry_allows(&r.hops[0], IPPROTO_TCP, 2000));
+	assert_false(entry_allows(&r.hops[0], IPPROTO_TCP, 2001));
+	pf_trace_result_free(&r);
+	trace(A, "10.0.0.9", IPPROTO_TCP, 2079, PF_VERDICT_DENY, &r);
+	hop_is(&r.hops[0], PF_DIR_EGRESS, ifx[0], PF_VERDICT_DENY, PF_REASON_POLICY_DENY);
+	pf_trace_result_free(&r);
 }
 
 static void strict_mode_without_policy_denies(void **state)
@@ -454,6 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(icmp_needs_an_every_port_rule, setup_policies, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_flows, setup_policies, teardown),
 		cmocka_unit_test_setup_teardown(live_flows_are_left_alone, setup_policies, teardown),
+		cmocka_unit_test_setup_teardown(sets_with_many_prefix_lengths_use_the_trie, setup_policies, teardown),
+		cmocka_unit_test_setup_teardown(ports_in_chunks_are_read, setup_policies, teardown),
 		cmocka_unit_test_setup_teardown(strict_mode_without_policy_denies, setup_strict, teardown),
 	};
 

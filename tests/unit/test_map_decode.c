@@ -161,20 +161,42 @@ static void rule_entry_json(void **state)
 	assert_json(pf_decode_rule_json(&k, &v),
 		    "{\"gen\":3,\"direction\":\"ingress\",\"family\":\"ipv4\","
 		    "\"cidr\":\"172.16.0.0/16\",\"rule_id\":2,\"flags\":\"udp-all\","
-		    "\"ports_id\":1,\"n_chunks\":1}");
+		    "\"n_inline\":0,\"ports_id\":1,\"n_chunks\":1}");
 }
 
 static void host_entry_json(void **state)
 {
-	struct pf_host_key k = { .gen = 9, .dir_family = PF_DIR_EGRESS << 4 | PF_FAMILY_V6 };
+	struct pf_host_key k = { .gen = 9, .dir_family = PF_DIR_EGRESS << 4 | PF_FAMILY_V6,
+				 .plen = 128 };
 	struct pf_rule_val v = { .rule_id = 0, .flags = PF_RULE_ALL_PORTS };
 
 	(void)state;
 	set_addr(k.addr, AF_INET6, "fd00::5");
 	assert_json(pf_decode_host_json(&k, &v),
 		    "{\"gen\":9,\"direction\":\"egress\",\"family\":\"ipv6\","
-		    "\"address\":\"fd00::5\",\"rule_id\":0,\"flags\":\"all-ports\","
-		    "\"ports_id\":0,\"n_chunks\":0}");
+		    "\"cidr\":\"fd00::5/128\",\"rule_id\":0,\"flags\":\"all-ports\","
+		    "\"n_inline\":0,\"ports_id\":0,\"n_chunks\":0}");
+}
+
+static void host_key_is_a_prefix_of_its_length(void **state)
+{
+	struct pf_host_key k = { .dir_family = PF_DIR_INGRESS << 4 | PF_FAMILY_V4, .plen = 16 };
+	char buf[64];
+
+	(void)state;
+	set_addr(k.addr, AF_INET, "10.1.0.0");
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "10.1.0.0/16");
+	k.plen = 32;
+	set_addr(k.addr, AF_INET, "10.1.2.3");
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "10.1.2.3/32");
+	k.plen = 33;
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "invalid prefix length 33");
+	k.dir_family = PF_FAMILY_V6;
+	k.plen = 64;
+	set_addr(k.addr, AF_INET6, "fd00:1::");
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "fd00:1::/64");
+	k.dir_family = 0;
+	assert_string_equal(pf_decode_host_key(&k, buf, sizeof(buf)), "invalid prefix length 64");
 }
 
 static void port_chunk_json_lists_its_ranges(void **state)
@@ -190,6 +212,28 @@ static void port_chunk_json_lists_its_ranges(void **state)
 	assert_json(pf_decode_port_chunk_json(&k, &c),
 		    "{\"gen\":3,\"ports_id\":1,\"chunk\":0,\"n\":3,"
 		    "\"ranges\":[\"tcp 80\",\"udp 1000-2000\",\"sctp all\"]}");
+}
+
+static void inline_ranges_read_as_one_chunk(void **state)
+{
+	struct pf_rule_val v = { .n_inline = 2 };
+	struct pf_port_chunk c;
+
+	(void)state;
+	v.inl[0] = range(IPPROTO_TCP, 80, 81);
+	v.inl[1] = range(IPPROTO_UDP, 53, 53);
+	pf_rule_val_inline_chunk(&v, &c);
+	assert_int_equal(c.n, 2);
+	assert_json(pf_decode_ports_json(PF_RULE_SCTP_ALL, &c, 1),
+		    "[\"sctp all\",\"tcp 80-81\",\"udp 53\"]");
+	/* Ranges in pf_ports: nothing inline. */
+	v = (struct pf_rule_val){ .n_chunks = 2 };
+	pf_rule_val_inline_chunk(&v, &c);
+	assert_int_equal(c.n, 0);
+	/* A corrupt count never reads past the value. */
+	v.n_inline = 200;
+	pf_rule_val_inline_chunk(&v, &c);
+	assert_int_equal(c.n, PF_RULE_INLINE);
 }
 
 static void allowed_ports_are_flags_then_ranges_of_every_chunk(void **state)
@@ -233,19 +277,20 @@ static void ct_entry_from_the_pods_side_with_idle_seconds(void **state)
 	assert_json(pf_decode_ct_json(&k, &v, 17900000000ull),
 		    "{\"ifindex\":7,\"proto\":\"tcp\",\"family\":\"ipv4\",\"pod_addr\":\"10.0.0.1\","
 		    "\"pod_port\":80,\"peer_addr\":\"10.1.2.3\",\"peer_port\":40000,"
-		    "\"origin\":\"ingress\",\"idle_s\":12,\"age_s\":15}");
+		    "\"origin\":\"ingress\",\"idle_s\":12,\"seen\":false,\"age_s\":15}");
 	/* Stamped after "now" was read: idle 0, not a huge unsigned number. */
 	assert_json(pf_decode_ct_json(&k, &v, 1000), "{\"ifindex\":7,\"proto\":\"tcp\","
 		    "\"family\":\"ipv4\",\"pod_addr\":\"10.0.0.1\",\"pod_port\":80,"
 		    "\"peer_addr\":\"10.1.2.3\",\"peer_port\":40000,\"origin\":\"ingress\","
-		    "\"idle_s\":0,\"age_s\":0}");
+		    "\"idle_s\":0,\"seen\":false,\"age_s\":0}");
 }
 
 static void ct_entry_ipv6_icmp_echo(void **state)
 {
 	struct pf_ct_key k = { .ifindex = 4, .proto = IPPROTO_ICMPV6, .family = PF_FAMILY_V6,
 			       .pod_port = 99, .peer_port = 99 };
-	struct pf_ct_val v = { .last_seen_ns = 1, .created_ns = 1, .origin = PF_DIR_EGRESS };
+	struct pf_ct_val v = { .last_seen_ns = 1, .created_ns = 1, .origin = PF_DIR_EGRESS,
+			       .seen = 1 };
 
 	(void)state;
 	set_addr(k.pod_addr, AF_INET6, "fd00::1");
@@ -253,7 +298,7 @@ static void ct_entry_ipv6_icmp_echo(void **state)
 	assert_json(pf_decode_ct_json(&k, &v, 1),
 		    "{\"ifindex\":4,\"proto\":\"icmpv6\",\"family\":\"ipv6\",\"pod_addr\":\"fd00::1\","
 		    "\"pod_port\":99,\"peer_addr\":\"fd00:2::9\",\"peer_port\":99,"
-		    "\"origin\":\"egress\",\"idle_s\":0,\"age_s\":0}");
+		    "\"origin\":\"egress\",\"idle_s\":0,\"seen\":true,\"age_s\":0}");
 }
 
 static void frag_entry_json(void **state)
@@ -276,20 +321,30 @@ static void frag_entry_json(void **state)
 static void pod_set_config_and_metric_json(void **state)
 {
 	struct pf_pod_val pod = { .set_id = 12 };
-	struct pf_set_val set = { .gen = 4, .isolation = { PF_ISO_ISOLATED, PF_ISO_OPEN } };
+	struct pf_set_val set = { .gen = 4, .isolation = { PF_ISO_ISOLATED, PF_ISO_OPEN },
+				  .n_plens = { { 2, 0 }, { PF_SET_PLENS_TRIE, 1 } },
+				  .plens = { { { 32, 24 } }, { { 0 }, { 64 } } } };
 	struct pf_config cfg = { .mode = PF_MODE_STRICT, .events_enabled = 1 };
 
 	(void)state;
 	assert_json(pf_decode_pod_json(5, "veth0", &pod),
-		    "{\"ifindex\":5,\"ifname\":\"veth0\",\"set_id\":12}");
+		    "{\"ifindex\":5,\"ifname\":\"veth0\",\"set_id\":12,\"gen\":null,"
+		    "\"ingress\":\"unknown\",\"egress\":\"unknown\"}");
+	pod.set = set;
 	assert_json(pf_decode_pod_json(5, NULL, &pod),
-		    "{\"ifindex\":5,\"ifname\":null,\"set_id\":12}");
+		    "{\"ifindex\":5,\"ifname\":null,\"set_id\":12,\"gen\":4,"
+		    "\"ingress\":\"isolated\",\"egress\":\"open\"}");
 	assert_json(pf_decode_set_json(12, &set),
-		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"isolated\",\"egress\":\"open\"}");
+		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"isolated\",\"egress\":\"open\","
+		    "\"lookup\":{\"ingress\":{\"ipv4\":[32,24],\"ipv6\":[]},"
+		    "\"egress\":{\"ipv4\":\"trie\",\"ipv6\":[64]}}}");
 	set.isolation[PF_DIR_INGRESS] = PF_ISO_UNKNOWN;
 	set.isolation[PF_DIR_EGRESS] = 9;
+	set.n_plens[PF_DIR_INGRESS][0] = PF_SET_PLENS + 1;
 	assert_json(pf_decode_set_json(12, &set),
-		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"unknown\",\"egress\":\"invalid\"}");
+		    "{\"set_id\":12,\"gen\":4,\"ingress\":\"unknown\",\"egress\":\"invalid\","
+		    "\"lookup\":{\"ingress\":{\"ipv4\":\"invalid\",\"ipv6\":[]},"
+		    "\"egress\":{\"ipv4\":\"trie\",\"ipv6\":[64]}}}");
 	assert_json(pf_decode_config_json(&cfg), "{\"mode\":\"strict\",\"events\":\"on\"}");
 	cfg = (struct pf_config){ 0 };
 	assert_json(pf_decode_config_json(&cfg), "{\"mode\":\"standard\",\"events\":\"off\"}");
@@ -308,7 +363,9 @@ int main(void)
 		cmocka_unit_test(rule_key_cidr_is_prefixlen_minus_40),
 		cmocka_unit_test(rule_entry_json),
 		cmocka_unit_test(host_entry_json),
+		cmocka_unit_test(host_key_is_a_prefix_of_its_length),
 		cmocka_unit_test(port_chunk_json_lists_its_ranges),
+		cmocka_unit_test(inline_ranges_read_as_one_chunk),
 		cmocka_unit_test(allowed_ports_are_flags_then_ranges_of_every_chunk),
 		cmocka_unit_test(ct_entry_from_the_pods_side_with_idle_seconds),
 		cmocka_unit_test(ct_entry_ipv6_icmp_echo),
