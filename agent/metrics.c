@@ -54,8 +54,8 @@ int agent_metrics_init(struct agent_metrics *m, bool kube)
 				"Policy sets in the datapath (pods with equal rules share one).",
 				NULL);
 	m->entries = pf_prom_gauge(r, "podfence_agent_map_entries",
-				   "Entries the policy sets hold, by map (rules: prefixes in "
-				   "pf_rules, hosts: single addresses in pf_hosts).",
+				   "Entries the policy sets hold (map=rules: prefixes, "
+				   "map=hosts: single addresses, /32 or /128).",
 				   "map");
 	m->verdicts = pf_prom_counter(r, "podfence_agent_verdicts_total",
 				      "New-flow verdicts of the datapath, by reason.", "reason");

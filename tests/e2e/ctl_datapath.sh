@@ -88,6 +88,17 @@ cat >"$TMP/policy.json" <<'EOF'
    {"cidr": "fd00::/64", "ports": [{"protocol": "SCTP"}]},
    {"cidr": "192.168.7.7/32"}]}}
 EOF
+# Five prefix lengths in one direction and family: the prefixes go to the
+# pf_rules trie; six port ranges: more than an entry holds, so pf_ports.
+cat >"$TMP/wide.json" <<'EOF'
+{"ingress": {"isolated": true, "rules": [
+   {"cidr": "10.0.0.0/8", "ports": [{"port": 1}, {"port": 3}, {"port": 5},
+                                    {"port": 7}, {"port": 9}, {"port": 11}]},
+   {"cidr": "10.1.0.0/16", "ports": [{"protocol": "UDP", "port": 1}]},
+   {"cidr": "10.1.2.0/24", "ports": [{"protocol": "UDP", "port": 2}]},
+   {"cidr": "10.1.2.128/25", "ports": [{"protocol": "UDP", "port": 3}]},
+   {"cidr": "10.1.2.4/30", "ports": [{"protocol": "UDP", "port": 4}]}]}}
+EOF
 echo '{"ingress": {"rules": [{"cidr": "10.0.0.300/8"}]}}' >"$TMP/bad-cidr.json"
 echo '{"ingress": {"rules": [{"cidr": "10.0.0.0/8",
   "ports": [{"protocol": "TCP", "port": 9090, "endPort": 8080}]}]}}' >"$TMP/bad-range.json"
@@ -108,36 +119,63 @@ check "apply a policy set with a CIDR, an except and ports" \
 maps_json() {
 	json_of "$TMP/maps.json" ebpf maps && py "$TMP/maps.json" '
 m = {x["name"]: x for x in d}
-assert set(m) == {"pf_pods", "pf_sets", "pf_rules", "pf_hosts", "pf_ports", "pf_ct",
-                  "pf_frags", "pf_config", "pf_metrics", "pf_events"}, sorted(m)
-assert m["pf_rules"]["type"] == "lpm_trie" and m["pf_rules"]["key_size"] == 28, m["pf_rules"]
-assert m["pf_rules"]["entries"] == 3, m["pf_rules"]
-assert m["pf_hosts"]["entries"] == 1 and m["pf_pods"]["entries"] == 1
+assert set(m) == {"pf_pods", "pf_sets", "pf_rules", "pf_hosts4", "pf_hosts6", "pf_ports",
+                  "pf_ct4", "pf_ct6", "pf_frags", "pf_config", "pf_metrics", "pf_events"}, sorted(m)
+assert m["pf_hosts4"]["type"] == "hash" and m["pf_hosts4"]["key_size"] == 12, m["pf_hosts4"]
+assert m["pf_hosts4"]["entries"] == 3 and m["pf_hosts6"]["entries"] == 1, m
+assert m["pf_rules"]["entries"] == 0 and m["pf_ports"]["entries"] == 0, m
+assert m["pf_ct4"]["key_size"] == 20 and m["pf_ct6"]["key_size"] == 44, m
+assert m["pf_pods"]["entries"] == 1
 assert m["pf_config"]["entries"] == 1 and m["pf_events"]["entries"] is None
 '
 }
 check "ebpf maps -o json: every map with its entry count" maps_json
 check "ebpf maps table: a header row" runs 0 "^NAME +ID +TYPE +KEY +VALUE +MAX_ENTRIES +ENTRIES" \
 	ebpf maps
-check "ebpf maps table: aligned rows" runs 0 "^pf_rules +[0-9]+ +lpm_trie +28 +12 +1048576 +3 " \
+check "ebpf maps table: aligned rows" runs 0 "^pf_hosts4 +[0-9]+ +hash +12 +48 +1048576 +3 " \
 	ebpf maps
 
-rules_json() {
-	json_of "$TMP/rules.json" ebpf dump-maps pf_rules && py "$TMP/rules.json" '
-assert d["map"] == "pf_rules" and d["type"] == "lpm_trie"
+hosts_json() {
+	json_of "$TMP/hosts.json" ebpf dump-maps pf_hosts4 && py "$TMP/hosts.json" '
+assert d["map"] == "pf_hosts4" and d["type"] == "hash"
 e = {(x["direction"], x["cidr"]): x for x in d["entries"]}
 assert e[("ingress", "10.0.0.0/8")]["ports"] == ["tcp 80", "udp 1000-2000"], e
+assert e[("ingress", "10.0.0.0/8")]["n_inline"] == 2, e
 assert e[("ingress", "10.1.0.0/16")]["ports"] == [], e
-assert e[("egress", "fd00::/64")]["ports"] == ["sctp all"], e
-assert e[("egress", "fd00::/64")]["flags"] == "sctp-all", e
+assert e[("egress", "192.168.7.7/32")]["ports"] == ["all"], e
 assert len({x["gen"] for x in d["entries"]}) == 1
 '
 }
-check "dump-maps pf_rules -o json: the CIDR, the except hole and the ports" rules_json
-check "dump-maps pf_hosts: the /32 rule allows every port" \
-	runs 0 "egress +ipv4 +192\.168\.7\.7 .* all-ports .* all$" ebpf dump-maps pf_hosts
+check "dump-maps pf_hosts4 -o json: the CIDRs, the except hole and the ports" hosts_json
+check "dump-maps pf_hosts4: the /32 rule allows every port" \
+	runs 0 "egress +ipv4 +192\.168\.7\.7/32 .* all-ports .* all$" ebpf dump-maps pf_hosts4
+check "dump-maps pf_hosts6: the IPv6 prefix allows every SCTP port" \
+	runs 0 "egress +ipv6 +fd00::/64 .* sctp-all .* sctp all$" ebpf dump-maps pf_hosts6
+sets_json() {
+	json_of "$TMP/sets.json" ebpf dump-maps pf_sets && py "$TMP/sets.json" '
+[s] = d["entries"]
+assert s["set_id"] == 7 and s["lookup"] == {"ingress": {"ipv4": [16, 8], "ipv6": []},
+                                            "egress": {"ipv4": [32], "ipv6": [64]}}, s
+'
+}
+check "dump-maps pf_sets -o json: the prefix lengths each direction is hashed by" sets_json
+check "apply a set with five prefix lengths and six port ranges" \
+	runs 0 "^applied policy set 9: " datapath apply 9 "$TMP/wide.json"
+rules_json() {
+	json_of "$TMP/rules.json" ebpf dump-maps pf_rules && py "$TMP/rules.json" '
+assert d["map"] == "pf_rules" and d["type"] == "lpm_trie"
+e = {x["cidr"]: x for x in d["entries"]}
+assert set(e) == {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.128/25",
+                  "10.1.2.4/30"}, e
+assert e["10.0.0.0/8"]["ports"] == ["tcp %d" % p for p in (1, 3, 5, 7, 9, 11)], e
+assert e["10.0.0.0/8"]["n_chunks"] == 1 and e["10.0.0.0/8"]["n_inline"] == 0, e
+assert e["10.1.2.4/30"]["ports"] == e["10.0.0.0/8"]["ports"] + ["udp 1-2", "udp 4"], e
+'
+}
+check "dump-maps pf_rules -o json: the prefixes of a set with many lengths" rules_json
 check "dump-maps pf_ports: ranges as protocol and ports" \
-	runs 0 "tcp 80, udp 1000-2000" ebpf dump-maps pf_ports
+	runs 0 "tcp 1, tcp 3, tcp 5, tcp 7, tcp 9, tcp 11" ebpf dump-maps pf_ports
+check "delete the set with many lengths" runs 0 "^deleted policy set 9$" datapath delete 9
 check "dump-maps pf_events says it cannot be dumped" \
 	runs 0 "pf_events \(ringbuf\): .*cannot be dumped" ebpf dump-maps pf_events
 check "dump-maps of every map decodes config and metrics" \
@@ -178,7 +216,7 @@ check "ebpf progs table" runs 0 "^pf_to_pod +[0-9]+ +sched_cls +[0-9a-f]{16} .* 
 # The policy maps, to compare before and after a refused apply.
 policy_state() {
 	local m
-	for m in pf_pods pf_sets pf_rules pf_hosts pf_ports pf_config; do
+	for m in pf_pods pf_sets pf_rules pf_hosts4 pf_hosts6 pf_ports pf_config; do
 		ctl -o json ebpf dump-maps "$m" || return 1
 	done
 }
