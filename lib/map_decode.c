@@ -263,7 +263,7 @@ json_t *pf_decode_set_json(uint32_t set_id, const struct pf_set_val *v)
 			 "egress", pf_isolation_name(v->isolation[PF_DIR_EGRESS]), "lookup", lookup);
 }
 
-/* The fields pf_rules and pf_hosts share: the value's. */
+/* The fields pf_rules, pf_hosts4 and pf_hosts6 share: the value's. */
 static json_t *pf_rule_val_fields(json_t *o, const struct pf_rule_val *v)
 {
 	char flags[64];

@@ -38,7 +38,8 @@ const char *pf_port_range_text(const struct pf_port_range *r, char *buf, size_t 
 /* The CIDR an LPM rule key stands for (prefixlen - 40 bits of addr):
  * "10.0.0.0/8", or "invalid prefixlen N" when the key cannot be one. */
 const char *pf_decode_rule_key(const struct pf_rule_key *k, char *buf, size_t len);
-/* The CIDR a pf_hosts key stands for (plen bits of addr): "10.0.0.5/32",
+/* The CIDR a pf_hosts4/pf_hosts6 key stands for (plen bits of addr; an
+ * IPv4 key viewed with pf_host4_key_view): "10.0.0.5/32",
  * "10.1.0.0/16", or "invalid prefix length N". */
 const char *pf_decode_host_key(const struct pf_host_key *k, char *buf, size_t len);
 
@@ -55,7 +56,7 @@ json_t *pf_decode_ports_json(uint16_t flags, const struct pf_port_chunk *chunks,
  * A pod shows its copy of its set: generation (null: no rules applied) and
  * isolation.
  * A set's "lookup" says, per direction and family, the prefix lengths its
- * pf_hosts entries are found by, or "trie". */
+ * pf_hosts4/pf_hosts6 entries are found by, or "trie". */
 json_t *pf_decode_pod_json(uint32_t ifindex, const char *ifname, const struct pf_pod_val *v);
 json_t *pf_decode_set_json(uint32_t set_id, const struct pf_set_val *v);
 json_t *pf_decode_rule_json(const struct pf_rule_key *k, const struct pf_rule_val *v);

@@ -149,7 +149,7 @@ static void hop_is(const struct pf_trace_hop *h, enum pf_dir dir, int ifindex, u
 	assert_int_equal(h->ct_removed, verdict == PF_VERDICT_ALLOW);
 }
 
-/* The hop's flattened entry: its CIDR, map (pf_hosts when hashed, else
+/* The hop's flattened entry: its CIDR, map (pf_hosts4/6 when hashed, else
  * pf_rules), and what it allows. */
 static void entry_is(const struct pf_trace_hop *h, const char *cidr, bool hashed)
 {
