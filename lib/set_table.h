@@ -37,7 +37,7 @@ struct pf_set_entry {
 	bool key_known;              /* false: contents unknown, rewrite before sharing */
 	struct pf_policy_spec *spec; /* NULL when only the key is known (restored) */
 	size_t refs;                 /* pods bound to it */
-	size_t n_rules, n_hosts;     /* entries it has in pf_rules and pf_hosts */
+	size_t n_rules, n_hosts;     /* its prefixes and its single addresses (/32, /128) */
 	uint32_t gen;                /* its generation in pf_sets when written */
 };
 
