@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Deleting a veth without making the caller wait out the kernel's RCU
+ * barrier.
+ *
+ * An RTM_DELLINK runs, in the kernel, in two parts (net/core/dev.c):
+ *  1. under RTNL, unregister_netdevice_many_notify(): both ends of the veth
+ *     (veth_dellink queues the peer in the same batch) are closed (their
+ *     routes flushed), unlisted (their names free, gone from every dump),
+ *     told to the protocols with NETDEV_UNREGISTER (addresses, neighbours,
+ *     the rest of the routes), and an RTM_DELLINK notification is sent for
+ *     each to RTNLGRP_LINK;
+ *  2. after RTNL is released, netdev_run_todo() waits in rcu_barrier() for
+ *     every pending RCU callback, then waits for the last references and
+ *     frees the devices. Only then is the request acknowledged.
+ * The second part is freeing memory, and takes one RCU grace period and
+ * more: about 22 ms on the development machine, whatever the load, most of
+ * a CNI DEL. Deleting the peer instead, or moving either end to another
+ * namespace (__dev_change_net_namespace has an rcu_barrier() of its own,
+ * under RTNL), costs the same; only a dying namespace's devices are
+ * unregistered off the caller's path (cleanup_net, in a kworker), and the
+ * pod's namespace is the runtime's to delete, after DEL.
+ *
+ * So the request is sent by a helper process that nobody waits for, while
+ * the caller listens on RTNLGRP_LINK and returns at the RTM_DELLINK of the
+ * link: at that point everything the caller and its checks can observe is
+ * already gone. The helper is detached (a double fork, every inherited
+ * descriptor closed, stdout included), so a runtime waiting for the
+ * plugin's exit and the end of its output does not wait for it either.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "netlink_pod_internal.h"
+
+/* What the helper tells the caller, in one write (below PIPE_BUF). */
+struct pf_delete_report {
+	int rc;
+	char msg[256];
+};
+
+/* The request, waited for to the end: what the helper does, and what the
+ * caller does itself when no helper can be made. */
+static int pf_link_delete_sync(struct nl_sock *sk, struct rtnl_link *link, char *err,
+			       size_t len)
+{
+	int rc = rtnl_link_delete(sk, link);
+
+	if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NODEV) {
+		snprintf(err, len, "delete link %s: %s", rtnl_link_get_name(link), nl_geterror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The helper: only the report pipe is kept (not the runtime's stdout, nor
+ * the plugin log), the request sent on a socket of its own, the result
+ * reported. The caller may have returned already: no SIGPIPE then. */
+static void __attribute__((noreturn)) pf_link_delete_helper(struct rtnl_link *link, int report_fd)
+{
+	struct pf_delete_report r = { 0 };
+	struct nl_sock *sk = NULL;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (report_fd > 0)
+		close_range(0, (unsigned int)report_fd - 1, 0);
+	close_range((unsigned int)report_fd + 1, ~0U, 0);
+	r.rc = pf_nl_open(&sk, r.msg, sizeof(r.msg));
+	if (!r.rc)
+		r.rc = pf_link_delete_sync(sk, link, r.msg, sizeof(r.msg));
+	nl_socket_free(sk);
+	if (write(report_fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(1);
+	_exit(0);
+}
+
+/* A socket that hears of every link change in the caller's namespace. */
+static int pf_link_monitor_open(char *err, size_t len)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	int rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, len, "netlink link monitor: %s", strerror(-rc));
+		return rc;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		rc = -errno;
+		snprintf(err, len, "netlink link monitor: bind: %s", strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Reads what the monitor holds: 1 once the RTM_DELLINK of ifindex is among
+ * it, 0 when it is not (yet), -ENOBUFS when notifications were lost (the
+ * caller then asks the kernel), or another -errno. */
+static int pf_link_monitor_saw_delete(int fd, int ifindex)
+{
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+			if (h->nlmsg_type == RTM_DELLINK &&
+			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) && ifi->ifi_index == ifindex)
+				return 1;
+		}
+	}
+}
+
+/* Is the link still listed? 1 gone, 0 there, or -EIO with err set. */
+static int pf_link_is_gone(struct nl_sock *sk, struct rtnl_link *link, char *err, size_t len)
+{
+	struct rtnl_link *now = NULL;
+	int rc = rtnl_link_get_kernel(sk, rtnl_link_get_ifindex(link), NULL, &now);
+
+	rtnl_link_put(now);
+	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
+		return 1;
+	if (rc < 0) {
+		snprintf(err, len, "look up link %s after deleting it: %s",
+			 rtnl_link_get_name(link), nl_geterror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Waits for the first of: the link's RTM_DELLINK, the helper's report. */
+static int pf_link_delete_wait(struct nl_sock *sk, struct rtnl_link *link, int monitor,
+			       int report_fd, char *err, size_t len)
+{
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = monitor, .events = POLLIN },
+					 { .fd = report_fd, .events = POLLIN } };
+		struct pf_delete_report r;
+		ssize_t n;
+		int rc;
+
+		if (poll(pfd, 2, -1) < 0) {
+			rc = -errno;
+			if (rc == -EINTR)
+				continue;
+			snprintf(err, len, "delete link %s: poll: %s", rtnl_link_get_name(link),
+				 strerror(-rc));
+			return rc;
+		}
+		if (pfd[0].revents) {
+			rc = pf_link_monitor_saw_delete(monitor, rtnl_link_get_ifindex(link));
+			if (rc == -ENOBUFS) /* notifications were lost: ask */
+				rc = pf_link_is_gone(sk, link, err, len);
+			else if (rc < 0)
+				snprintf(err, len, "delete link %s: link monitor: %s",
+					 rtnl_link_get_name(link), strerror(-rc));
+			if (rc)
+				return rc < 0 ? rc : 0;
+		}
+		if (!pfd[1].revents)
+			continue;
+		n = read(report_fd, &r, sizeof(r));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(r)) {
+			snprintf(err, len, "delete link %s: the helper process ended without a report",
+				 rtnl_link_get_name(link));
+			return -EIO;
+		}
+		if (r.rc)
+			snprintf(err, len, "%s", r.msg);
+		return r.rc;
+	}
+}
+
+int pf_nl_link_delete(struct nl_sock *sk, struct rtnl_link *link, char *err, size_t len)
+{
+	int monitor, pipe_fd[2], st, rc;
+	pid_t pid;
+
+	monitor = pf_link_monitor_open(err, len);
+	if (monitor < 0)
+		return monitor;
+	if (pipe2(pipe_fd, O_CLOEXEC)) {
+		rc = -errno;
+		snprintf(err, len, "delete link %s: pipe: %s", rtnl_link_get_name(link),
+			 strerror(-rc));
+		close(monitor);
+		return rc;
+	}
+	/* Double fork: the helper is nobody's child here, so no zombie is
+	 * left behind and nothing waits for it. */
+	pid = fork();
+	if (pid == 0) {
+		pid_t helper;
+
+		close(pipe_fd[0]);
+		helper = fork();
+		if (helper == 0)
+			pf_link_delete_helper(link, pipe_fd[1]);
+		_exit(helper < 0 ? 1 : 0);
+	}
+	close(pipe_fd[1]);
+	st = 0;
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (pid < 0 || (WIFEXITED(st) && WEXITSTATUS(st)))
+		/* No helper (out of processes or memory): wait here then. */
+		rc = pf_link_delete_sync(sk, link, err, len);
+	else
+		rc = pf_link_delete_wait(sk, link, monitor, pipe_fd[0], err, len);
+	close(pipe_fd[0]);
+	close(monitor);
+	return rc;
+}
