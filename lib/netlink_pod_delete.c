@@ -21,12 +21,13 @@
  * unregistered off the caller's path (cleanup_net, in a kworker), and the
  * pod's namespace is the runtime's to delete, after DEL.
  *
- * So the request is sent by a helper process that nobody waits for, while
+ * So the request is sent by a child process that nobody waits for, while
  * the caller listens on RTNLGRP_LINK and returns at the RTM_DELLINK of the
  * link: at that point everything the caller and its checks can observe is
- * already gone. The helper is detached (a double fork, every inherited
- * descriptor closed, stdout included), so a runtime waiting for the
- * plugin's exit and the end of its output does not wait for it either.
+ * already gone. The helper closes every descriptor it inherited (stdout
+ * included), and it is a process of its own, not a thread: a runtime waits
+ * for the plugin's exit (all its threads) and the end of its output, and so
+ * does not wait for the helper either.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,7 +195,7 @@ static int pf_link_delete_wait(struct nl_sock *sk, struct rtnl_link *link, int m
 
 int pf_nl_link_delete(struct nl_sock *sk, struct rtnl_link *link, char *err, size_t len)
 {
-	int monitor, pipe_fd[2], st, rc;
+	int monitor, pipe_fd[2], rc;
 	pid_t pid;
 
 	monitor = pf_link_monitor_open(err, len);
@@ -207,28 +208,23 @@ int pf_nl_link_delete(struct nl_sock *sk, struct rtnl_link *link, char *err, siz
 		close(monitor);
 		return rc;
 	}
-	/* Double fork: the helper is nobody's child here, so no zombie is
-	 * left behind and nothing waits for it. */
+	/* One fork: every process made costs milliseconds on a busy node, and
+	 * the caller waits for this one to run. */
 	pid = fork();
-	if (pid == 0) {
-		pid_t helper;
-
-		close(pipe_fd[0]);
-		helper = fork();
-		if (helper == 0)
-			pf_link_delete_helper(link, pipe_fd[1]);
-		_exit(helper < 0 ? 1 : 0);
-	}
+	if (pid == 0)
+		pf_link_delete_helper(link, pipe_fd[1]);
 	close(pipe_fd[1]);
-	st = 0;
-	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (pid < 0 || (WIFEXITED(st) && WEXITSTATUS(st)))
+	if (pid < 0)
 		/* No helper (out of processes or memory): wait here then. */
 		rc = pf_link_delete_sync(sk, link, err, len);
 	else
 		rc = pf_link_delete_wait(sk, link, monitor, pipe_fd[0], err, len);
 	close(pipe_fd[0]);
 	close(monitor);
+	/* Reaped when it has already ended; else it is still freeing the link
+	 * and stays the caller's child until the caller exits (the plugin, a
+	 * moment later), then its new parent reaps it. */
+	if (pid > 0)
+		waitpid(pid, NULL, WNOHANG);
 	return rc;
 }
