@@ -303,6 +303,36 @@ static void unplumb_leaves_nothing_seen_and_the_names_free(void **state)
 	close(ns);
 }
 
+/* The helper's report decides when no RTM_DELLINK comes: a link the kernel
+ * will not delete is an error naming it, one already gone is success. */
+static void link_delete_reports_refusal_and_accepts_a_gone_link(void **state)
+{
+	struct rtnl_link *lo = NULL, *veth, *peer;
+	struct nl_sock *sk = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(pf_nl_open(&sk, err, sizeof(err)), 0);
+	assert_int_equal(pf_nl_link_get(sk, "lo", &lo, err, sizeof(err)), 0);
+	assert_int_equal(pf_nl_link_delete(sk, lo, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "delete link lo: Operation not supported"));
+	assert_int_not_equal(if_nametoindex("lo"), 0);
+	rtnl_link_put(lo);
+
+	veth = rtnl_link_veth_alloc();
+	peer = rtnl_link_veth_get_peer(veth);
+	rtnl_link_set_name(veth, "pftest6");
+	rtnl_link_set_name(peer, "pftest6p");
+	assert_int_equal(rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL), 0);
+	rtnl_link_put(peer);
+	rtnl_link_veth_release(veth);
+	assert_int_equal(pf_nl_link_get(sk, "pftest6", &veth, err, sizeof(err)), 0);
+	assert_int_equal(rtnl_link_delete(sk, veth), 0);
+	assert_int_equal(pf_nl_link_delete(sk, veth, err, sizeof(err)), 0);
+	rtnl_link_put(veth);
+	nl_socket_free(sk);
+}
+
 static void stale_veth_of_the_same_name_is_replaced(void **state)
 {
 	struct pf_pod_links links;
@@ -371,6 +401,7 @@ int main(void)
 		cmocka_unit_test(check_names_what_is_missing),
 		cmocka_unit_test(plumb_failure_leaves_nothing_on_the_node),
 		cmocka_unit_test(unplumb_leaves_nothing_seen_and_the_names_free),
+		cmocka_unit_test(link_delete_reports_refusal_and_accepts_a_gone_link),
 		cmocka_unit_test(stale_veth_of_the_same_name_is_replaced),
 		cmocka_unit_test(a_non_veth_of_the_same_name_is_left_alone),
 	};
