@@ -11,7 +11,10 @@ PKGS    := libbpf libnl-route-3.0 jansson yaml-0.1 libmicrohttpd libcurl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
            -Iabi -Ilib -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lelf -lz -lpthread
+# --as-needed: each program records only the libraries it uses (libcurl's
+# thirty dependencies cost the CNI plugin 15 ms of start-up per call).
+# http-parser ships no pkg-config file.
+LDLIBS  := -Wl,--as-needed $(shell pkg-config --libs $(PKGS)) -lhttp_parser -lelf -lz -lpthread
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__BPF__ -Iabi -I$(ARCH_INC)
 
 # One folder per program; the folder's .c files plus libpodfence make it.

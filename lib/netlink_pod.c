@@ -384,17 +384,6 @@ static int plumb_pod_side(struct nl_sock *sk, const struct pf_pod_spec *s, int i
 	return rc;
 }
 
-static int link_remove(struct nl_sock *sk, struct rtnl_link *link, char *err, size_t len)
-{
-	int rc = rtnl_link_delete(sk, link);
-
-	if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NODEV) {
-		snprintf(err, len, "delete link %s: %s", rtnl_link_get_name(link), nl_geterror(rc));
-		return -EIO;
-	}
-	return 0;
-}
-
 static int plumb(struct nl_sock *host_sk, struct nl_sock *pod_sk, const struct pf_pod_spec *s,
 		 struct pf_pod_links *out, char *err, size_t len)
 {
@@ -460,7 +449,7 @@ int pf_pod_plumb(const struct pf_pod_spec *s, struct pf_pod_links *out, char *er
 		const char *type = rtnl_link_get_type(stale);
 
 		if (type && !strcmp(type, "veth")) {
-			rc = link_remove(host_sk, stale, err, len);
+			rc = pf_nl_link_delete(host_sk, stale, err, len);
 		} else {
 			snprintf(err, len, "%s exists on the node and is not a veth (%s)",
 				 s->host_ifname, type ? type : "no type");
@@ -481,7 +470,7 @@ int pf_pod_plumb(const struct pf_pod_spec *s, struct pf_pod_links *out, char *er
 		/* Deleting the host end removes the pod end and every route
 		 * and neighbour entry through them. */
 		if (pf_nl_link_get(host_sk, s->host_ifname, &made, ignored, sizeof(ignored)) == 0) {
-			link_remove(host_sk, made, ignored, sizeof(ignored));
+			pf_nl_link_delete(host_sk, made, ignored, sizeof(ignored));
 			rtnl_link_put(made);
 		}
 	}
@@ -512,7 +501,7 @@ int pf_pod_unplumb(const char *host_ifname, const char *owner, bool *removed, ch
 		goto out;
 	alias = rtnl_link_get_ifalias(link);
 	if (alias && !strcmp(alias, owner)) {
-		rc = link_remove(sk, link, err, len);
+		rc = pf_nl_link_delete(sk, link, err, len);
 		*removed = rc == 0;
 	}
 out:

@@ -23,6 +23,13 @@ int pf_nl_open_in(int netns_fd, const char *netns_path, struct nl_sock **sk, cha
 int pf_nl_link_get(struct nl_sock *sk, const char *name, struct rtnl_link **out, char *err,
 		   size_t len);
 
+/* Deletes link (a veth: its peer goes too) and returns once the kernel has
+ * unlisted both ends and flushed their addresses and routes, without waiting
+ * for the kernel to free them (netlink_pod_delete.c says why and how). sk is
+ * a socket in link's namespace. An absent link is success. 0 or -errno with
+ * err set. */
+int pf_nl_link_delete(struct nl_sock *sk, struct rtnl_link *link, char *err, size_t len);
+
 struct nl_addr *pf_nl_addr(const struct pf_ip *ip);
 /* True when a (as the kernel reports it: a default route may come back with
  * no address bytes at all) is the prefix ip. */

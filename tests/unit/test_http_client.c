@@ -20,7 +20,8 @@
 struct canned_server {
 	char path[108];
 	int fd;
-	const char *reply;   /* written verbatim; NULL: accept and never answer */
+	const char *reply;   /* written verbatim, then the connection closes;
+			      * "": close at once; NULL: accept and never answer */
 	size_t reply_len;
 	char request[8192];  /* what the client sent, headers and body */
 	size_t request_len;
@@ -54,7 +55,9 @@ static void *serve_one(void *arg)
 		size_t off = 0;
 
 		while (off < s->reply_len) {
-			ssize_t n = write(c, s->reply + off, s->reply_len - off);
+			/* The client may hang up first (a reply it refuses):
+			 * no SIGPIPE for the test. */
+			ssize_t n = send(c, s->reply + off, s->reply_len - off, MSG_NOSIGNAL);
 
 			if (n <= 0)
 				break;
@@ -109,8 +112,172 @@ static void post_sends_json_body_and_returns_status_and_reply(void **state)
 	assert_non_null(strstr(s.request, "POST /v1/del-network HTTP/1.1\r\n"));
 	assert_non_null(strcasestr(s.request, "\r\nContent-Type: application/json\r\n"));
 	assert_non_null(strstr(s.request, "\r\n\r\n{\"container_id\":\"c1\",\"ifname\":\"eth0\"}"));
+	assert_non_null(strstr(s.request, "\r\nHost: localhost\r\n"));
+	assert_non_null(strstr(s.request, "\r\nContent-Length: 37\r\n"));
+	assert_non_null(strstr(s.request, "\r\nConnection: close\r\n"));
 	assert_null(strcasestr(s.request, "Expect:"));
 	free(reply);
+}
+
+static void get_sends_no_body_headers(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/explain?pod=x/a", NULL, 2000,
+					      &status, &reply, err, sizeof(err)), 0);
+	server_stop(&s);
+	assert_int_equal(status, 200);
+	assert_string_equal(reply, "{}");
+	assert_non_null(strstr(s.request, "GET /v1/explain?pod=x/a HTTP/1.1\r\n"));
+	assert_null(strcasestr(s.request, "Content-Length"));
+	assert_null(strcasestr(s.request, "Content-Type"));
+	assert_int_equal(s.request_len, strstr(s.request, "\r\n\r\n") + 4 - s.request);
+	free(reply);
+}
+
+static void chunked_reply_is_joined(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			 "Transfer-Encoding: chunked\r\n\r\n"
+			 "7\r\n{\"ipv4\"\r\n"
+			 "b;ext=1\r\n:\"10.0.0.5\"\r\n"
+			 "1\r\n}\r\n"
+			 "0\r\nX-Trailer: t\r\n\r\n");
+	assert_int_equal(pf_http_unix_request(s.path, "POST", "/v1/add-network", "{}", 2000,
+					      &status, &reply, err, sizeof(err)), 0);
+	server_stop(&s);
+	assert_int_equal(status, 200);
+	assert_string_equal(reply, "{\"ipv4\":\"10.0.0.5\"}");
+	free(reply);
+}
+
+/* Neither Content-Length nor chunked: the body ends with the connection. */
+static void reply_ended_by_close_is_read_to_the_end(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "HTTP/1.0 200 OK\r\n\r\n{\"status\":\"ok\"}");
+	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/health", NULL, 2000, &status,
+					      &reply, err, sizeof(err)), 0);
+	server_stop(&s);
+	assert_int_equal(status, 200);
+	assert_string_equal(reply, "{\"status\":\"ok\"}");
+	free(reply);
+}
+
+static void interim_1xx_reply_is_skipped(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "HTTP/1.1 100 Continue\r\n\r\n"
+			 "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone");
+	assert_int_equal(pf_http_unix_request(s.path, "POST", "/x", "{}", 2000, &status, &reply,
+					      err, sizeof(err)), 0);
+	server_stop(&s);
+	assert_int_equal(status, 201);
+	assert_string_equal(reply, "done");
+	free(reply);
+}
+
+static void server_closing_mid_body_is_connreset(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"released\":");
+	assert_int_equal(pf_http_unix_request(s.path, "POST", "/v1/del-network", "{}", 2000,
+					      &status, &reply, err, sizeof(err)), -ECONNRESET);
+	server_stop(&s);
+	assert_null(reply);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(err, "POST /v1/del-network on "));
+	assert_non_null(strstr(err, s.path));
+	assert_non_null(strstr(err, "closed the connection before the reply was complete"));
+}
+
+static void server_closing_without_reply_is_connreset(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "");
+	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/health", NULL, 2000, &status,
+					      &reply, err, sizeof(err)), -ECONNRESET);
+	server_stop(&s);
+	assert_null(reply);
+	assert_non_null(strstr(err, "closed the connection without a reply"));
+}
+
+static void reply_that_is_not_http_is_eproto(void **state)
+{
+	struct canned_server s;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "SSH-2.0-OpenSSH_9.2\r\n");
+	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/health", NULL, 2000, &status,
+					      &reply, err, sizeof(err)), -EPROTO);
+	server_stop(&s);
+	assert_null(reply);
+	assert_non_null(strstr(err, "GET /v1/health on "));
+	assert_non_null(strstr(err, "malformed reply"));
+}
+
+static void reply_over_16_mib_is_refused(void **state)
+{
+	const size_t body_len = (16u << 20) + 4096;
+	struct canned_server s;
+	char err[256] = "", *reply = NULL, *canned;
+	long status = 0;
+	int hdr;
+
+	(void)state;
+	canned = malloc(body_len + 128);
+	assert_non_null(canned);
+	hdr = sprintf(canned, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", body_len);
+	memset(canned + hdr, 'a', body_len);
+	canned[hdr + body_len] = '\0';
+	server_start(&s, canned);
+	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/assignments", NULL, 5000,
+					      &status, &reply, err, sizeof(err)), -EMSGSIZE);
+	server_stop(&s);
+	assert_null(reply);
+	assert_non_null(strstr(err, "reply larger than"));
+	free(canned);
+}
+
+static void url_path_with_a_line_break_is_refused(void **state)
+{
+	char err[256] = "", *reply = NULL;
+	long status;
+
+	(void)state;
+	/* Never sent: it would smuggle a header into the request. */
+	assert_int_equal(pf_http_unix_request("/tmp/pf-http-test-unused.sock", "GET",
+					      "/v1/health\r\nX-Evil: 1", NULL, 1000, &status,
+					      &reply, err, sizeof(err)), -EINVAL);
+	assert_null(reply);
+	assert_non_null(strstr(err, "control character"));
 }
 
 static void get_error_status_is_returned_with_its_body(void **state)
@@ -209,6 +376,8 @@ static void socket_without_listener_is_refused(void **state)
 	unlink(path);
 	assert_int_equal(rc, -ECONNREFUSED);
 	assert_null(reply);
+	assert_non_null(strstr(err, "Connection refused"));
+	assert_non_null(strstr(err, path));
 }
 
 static void silent_server_times_out_within_the_bound(void **state)
@@ -229,7 +398,8 @@ static void silent_server_times_out_within_the_bound(void **state)
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_int_equal(rc, -ETIMEDOUT);
 	assert_true(ms >= 250 && ms < 1500);
-	assert_non_null(strstr(err, "/v1/enforce-pod"));
+	assert_non_null(strstr(err, "POST /v1/enforce-pod on "));
+	assert_non_null(strstr(err, "timed out"));
 	assert_null(reply);
 }
 
@@ -251,6 +421,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(post_sends_json_body_and_returns_status_and_reply),
+		cmocka_unit_test(get_sends_no_body_headers),
+		cmocka_unit_test(chunked_reply_is_joined),
+		cmocka_unit_test(reply_ended_by_close_is_read_to_the_end),
+		cmocka_unit_test(interim_1xx_reply_is_skipped),
+		cmocka_unit_test(server_closing_mid_body_is_connreset),
+		cmocka_unit_test(server_closing_without_reply_is_connreset),
+		cmocka_unit_test(reply_that_is_not_http_is_eproto),
+		cmocka_unit_test(reply_over_16_mib_is_refused),
+		cmocka_unit_test(url_path_with_a_line_break_is_refused),
 		cmocka_unit_test(get_error_status_is_returned_with_its_body),
 		cmocka_unit_test(empty_body_is_an_empty_string),
 		cmocka_unit_test(large_reply_is_collected_whole),

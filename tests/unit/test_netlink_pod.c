@@ -16,8 +16,10 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
 
 #include "netlink_pod.h"
 #include "netlink_pod_internal.h"
@@ -237,6 +239,100 @@ static void plumb_failure_leaves_nothing_on_the_node(void **state)
 	close(ns);
 }
 
+/* Routes in the main table of sk's namespace to ip, and addresses equal to
+ * ip, as the kernel dumps them now. */
+static int routes_to(struct nl_sock *sk, const struct pf_ip *ip)
+{
+	struct nl_cache *cache = NULL;
+	int n = 0;
+
+	assert_int_equal(rtnl_route_alloc_cache(sk, ip->family, 0, &cache), 0);
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
+		n += pf_nl_addr_is(rtnl_route_get_dst((struct rtnl_route *)o), ip);
+	nl_cache_free(cache);
+	return n;
+}
+
+static int addresses_of(struct nl_sock *sk, const struct pf_ip *ip)
+{
+	struct nl_cache *cache = NULL;
+	int n = 0;
+
+	assert_int_equal(rtnl_addr_alloc_cache(sk, &cache), 0);
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
+		n += pf_nl_addr_is(rtnl_addr_get_local((struct rtnl_addr *)o), ip);
+	nl_cache_free(cache);
+	return n;
+}
+
+/* pf_pod_unplumb returns before the kernel has freed the veth (see
+ * netlink_pod_delete.c): what it returns on must already be all of it. */
+static void unplumb_leaves_nothing_seen_and_the_names_free(void **state)
+{
+	struct pf_pod_links links;
+	struct pf_pod_spec s;
+	struct nl_sock *sk = NULL, *pod_sk = NULL;
+	struct rtnl_link *eth0 = NULL;
+	char err[512] = "";
+	bool removed;
+	int ns = new_netns();
+
+	(void)state;
+	spec_init(&s, ns, "pftest5", "c6/eth0", true);
+	assert_int_equal(pf_nl_open(&sk, err, sizeof(err)), 0);
+	assert_int_equal(pf_nl_open_in(ns, "pod", &pod_sk, err, sizeof(err)), 0);
+	for (int round = 0; round < 3; round++) {
+		if (pf_pod_plumb(&s, &links, err, sizeof(err)))
+			fail_msg("plumb, round %d: %s", round, err);
+		assert_int_equal(routes_to(sk, &s.addrs[0]), 1);
+		assert_int_equal(addresses_of(pod_sk, &s.addrs[0]), 1);
+		if (pf_pod_unplumb("pftest5", "c6/eth0", &removed, err, sizeof(err)))
+			fail_msg("unplumb, round %d: %s", round, err);
+		assert_true(removed);
+		/* At once: no link, route or address on either side. */
+		assert_int_equal(if_nametoindex("pftest5"), 0);
+		for (size_t i = 0; i < s.n_addrs; i++) {
+			assert_int_equal(routes_to(sk, &s.addrs[i]), 0);
+			assert_int_equal(addresses_of(pod_sk, &s.addrs[i]), 0);
+		}
+		assert_int_equal(pf_nl_link_get(pod_sk, "eth0", &eth0, err, sizeof(err)), -ENODEV);
+		assert_int_equal(routes_to(pod_sk, &s.routes[0].dst), 0);
+	}
+	nl_socket_free(pod_sk);
+	nl_socket_free(sk);
+	close(ns);
+}
+
+/* The helper's report decides when no RTM_DELLINK comes: a link the kernel
+ * will not delete is an error naming it, one already gone is success. */
+static void link_delete_reports_refusal_and_accepts_a_gone_link(void **state)
+{
+	struct rtnl_link *lo = NULL, *veth, *peer;
+	struct nl_sock *sk = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(pf_nl_open(&sk, err, sizeof(err)), 0);
+	assert_int_equal(pf_nl_link_get(sk, "lo", &lo, err, sizeof(err)), 0);
+	assert_int_equal(pf_nl_link_delete(sk, lo, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "delete link lo: Operation not supported"));
+	assert_int_not_equal(if_nametoindex("lo"), 0);
+	rtnl_link_put(lo);
+
+	veth = rtnl_link_veth_alloc();
+	peer = rtnl_link_veth_get_peer(veth);
+	rtnl_link_set_name(veth, "pftest6");
+	rtnl_link_set_name(peer, "pftest6p");
+	assert_int_equal(rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL), 0);
+	rtnl_link_put(peer);
+	rtnl_link_veth_release(veth);
+	assert_int_equal(pf_nl_link_get(sk, "pftest6", &veth, err, sizeof(err)), 0);
+	assert_int_equal(rtnl_link_delete(sk, veth), 0);
+	assert_int_equal(pf_nl_link_delete(sk, veth, err, sizeof(err)), 0);
+	rtnl_link_put(veth);
+	nl_socket_free(sk);
+}
+
 static void stale_veth_of_the_same_name_is_replaced(void **state)
 {
 	struct pf_pod_links links;
@@ -304,6 +400,8 @@ int main(void)
 		cmocka_unit_test(plumb_makes_every_piece_and_check_finds_them),
 		cmocka_unit_test(check_names_what_is_missing),
 		cmocka_unit_test(plumb_failure_leaves_nothing_on_the_node),
+		cmocka_unit_test(unplumb_leaves_nothing_seen_and_the_names_free),
+		cmocka_unit_test(link_delete_reports_refusal_and_accepts_a_gone_link),
 		cmocka_unit_test(stale_veth_of_the_same_name_is_replaced),
 		cmocka_unit_test(a_non_veth_of_the_same_name_is_left_alone),
 	};
