@@ -701,7 +701,7 @@ static void print_ms(int w, double v)
 
 static void bench_print_table(const struct bench_result *r)
 {
-	printf("podfence-cni over %d pods, as a runtime calls it (spawn to the end of its output)\n"
+	printf("podfence-cni over %d pods, as a runtime calls it (spawn to its exit and the end of its output)\n"
 	       "load average (1 min) %.2f at the start, %.2f at the end\n\n",
 	       BENCH_PODS, r->load_start, r->load_end);
 	printf("%-20s %8s %8s %8s | %13s %10s %10s\n", "", "p50 ms", "p99 ms", "max ms",
