@@ -17,47 +17,9 @@
 #include "k8s_manifest.h"
 #include "policy_endpoint.h"
 #include "resolver.h"
+#include "random_cluster.h"
 
-static const char *const policies =
-	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: from-app-a}\n"
-	"spec:\n  podSelector: {}\n  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}],"
-	" ports: [{port: 80}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: from-team-a}\n"
-	"spec:\n  podSelector: {matchLabels: {app: b}}\n"
-	"  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: y, name: both}\n"
-	"spec:\n  podSelector: {}\n"
-	"  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}},"
-	" podSelector: {matchLabels: {tier: web}}}]}]\n"
-	"  egress: [{to: [{podSelector: {matchLabels: {app: c}}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: z, name: ipblock}\n"
-	"spec:\n  podSelector: {matchLabels: {tier: db}}\n"
-	"  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.0.1.0/24]}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: named-egress}\n"
-	"spec:\n  podSelector: {matchLabels: {app: a}}\n  policyTypes: [Egress]\n"
-	"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: [{port: http}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: y, name: named-ingress}\n"
-	"spec:\n  podSelector: {matchExpressions: [{key: tier, operator: Exists}]}\n"
-	"  ingress: [{ports: [{port: http}, {protocol: UDP, port: dns}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: z, name: expressions}\n"
-	"spec:\n  podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [db]}]}\n"
-	"  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchExpressions:"
-	" [{key: app, operator: In, values: [a, b]}]}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: deny-c}\n"
-	"spec:\n  podSelector: {matchLabels: {app: c}}\n  policyTypes: [Ingress, Egress]\n";
 
-static const char *const namespaces[] = { "x", "y", "z" };
-static const char *const apps[] = { "a", "b", "c", NULL };
-static const char *const tiers[] = { "web", "db", NULL };
-static const char *const teams[] = { "a", "b", NULL };
 
 static void apply(struct pf_cache_changes *ch, struct pf_k8s_cache *c, json_t *obj)
 {
@@ -68,60 +30,9 @@ static void apply(struct pf_cache_changes *ch, struct pf_k8s_cache *c, json_t *o
 	json_decref(obj);
 }
 
-static json_t *random_labels(const char *const *keys_values[], const char *const names[],
-			     size_t n)
-{
-	json_t *l = json_object();
-
-	for (size_t i = 0; i < n; i++) {
-		const char *const *vals = keys_values[i];
-		size_t count = 0, pick;
-
-		while (vals[count])
-			count++;
-		pick = (size_t)rand() % (count + 1); /* count: no such label */
-		if (pick < count)
-			json_object_set_new(l, names[i], json_string(vals[pick]));
-	}
-	return l;
-}
-
-static json_t *pod_labels_json(void)
-{
-	const char *const *kv[] = { apps, tiers };
-	const char *const names[] = { "app", "tier" };
-
-	return random_labels(kv, names, 2);
-}
-
-/* A new version of pod ns/p<i>: new address, ports and labels. */
-static json_t *random_pod(const char *ns, int i)
-{
-	char name[16], ip[32];
-	json_t *ports = json_array();
-
-	snprintf(name, sizeof(name), "p%d", i);
-	snprintf(ip, sizeof(ip), "10.0.%d.%d", rand() % 3, 1 + rand() % 20);
-	if (rand() % 2)
-		json_array_append_new(ports, json_pack("{s:s, s:i}", "name", "http",
-						       "containerPort", 80 + rand() % 3));
-	if (rand() % 2)
-		json_array_append_new(ports, json_pack("{s:s, s:s, s:i}", "name", "dns", "protocol",
-						       "UDP", "containerPort", 53));
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:[{s:s, s:o}]}, s:{s:s}}",
-			 "apiVersion", "v1", "kind", "Pod", "metadata", "namespace", ns, "name",
-			 name, "labels", pod_labels_json(), "spec", "containers", "name", "c",
-			 "ports", ports, "status", "podIP", ip);
-}
-
 static void put_namespace(struct pf_cache_changes *ch, struct pf_k8s_cache *c, const char *ns)
 {
-	const char *const *kv[] = { teams };
-	const char *const names[] = { "team" };
-
-	apply(ch, c, json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind",
-			       "Namespace", "metadata", "name", ns, "labels",
-			       random_labels(kv, names, 1)));
+	apply(ch, c, pf_rc_namespace(ns));
 }
 
 /* Every PolicyEndpoint of the cache as JSON text, in the cache's order. */
@@ -169,8 +80,8 @@ static void unreached_policy_endpoints_do_not_change(void **state)
 	srand(seed);
 	pf_k8s_cache_init(&c);
 	for (size_t i = 0; i < 3; i++)
-		put_namespace(&ch, &c, namespaces[i]);
-	if (pf_manifest_parse("policies.yaml", policies, strlen(policies), &l, err, sizeof(err)))
+		put_namespace(&ch, &c, pf_rc_namespaces[i]);
+	if (pf_manifest_parse("policies.yaml", pf_rc_policies, strlen(pf_rc_policies), &l, err, sizeof(err)))
 		fail_msg("%s", err);
 	for (size_t i = 0; i < l.n; i++)
 		apply(&ch, &c, json_incref(l.docs[i].obj));
@@ -178,7 +89,7 @@ static void unreached_policy_endpoints_do_not_change(void **state)
 	n_np = pf_k8s_cache_count(&c, PF_K8S_NETWORK_POLICY);
 	for (int step = 0; step < 600; step++) {
 		char **before, **after, key[32];
-		const char *ns = namespaces[rand() % 3];
+		const char *ns = pf_rc_namespaces[rand() % 3];
 		int i = rand() % 16;
 		enum change what = (enum change)(rand() % CH_COUNT);
 		json_t *last, *obj;
@@ -199,10 +110,10 @@ static void unreached_policy_endpoints_do_not_change(void **state)
 			json_object_del(pods, key);
 			break;
 		default:
-			obj = what == CH_NEW_VERSION ? random_pod(ns, i) : json_deep_copy(last);
+			obj = what == CH_NEW_VERSION ? pf_rc_pod(ns, i) : json_deep_copy(last);
 			if (what == CH_RELABEL)
 				json_object_set_new(json_object_get(obj, "metadata"), "labels",
-						    pod_labels_json());
+						    pf_rc_pod_labels());
 			json_object_set(pods, key, obj);
 			apply(&ch, &c, obj);
 			break;
@@ -253,7 +164,7 @@ static void policies_and_overflow(void **state)
 
 	(void)state;
 	pf_k8s_cache_init(&c);
-	if (pf_manifest_parse("policies.yaml", policies, strlen(policies), &l, err, sizeof(err)))
+	if (pf_manifest_parse("policies.yaml", pf_rc_policies, strlen(pf_rc_policies), &l, err, sizeof(err)))
 		fail_msg("%s", err);
 	for (size_t i = 0; i < l.n; i++)
 		apply(&ch, &c, json_incref(l.docs[i].obj));
@@ -271,7 +182,7 @@ static void policies_and_overflow(void **state)
 	assert_false(pf_cache_changes_reach(&ch, &c, b, "z/ipblock"));
 	pf_cache_changes_reset(&ch);
 	for (int i = 0; i <= PF_CACHE_MAX_POD_CHANGES; i++)
-		apply(&ch, &c, random_pod("y", i));
+		apply(&ch, &c, pf_rc_pod("y", i));
 	assert_true(ch.all);
 	assert_true(pf_cache_changes_reach(&ch, &c, b, "z/ipblock"));
 	pf_cache_changes_reset(&ch);

@@ -15,47 +15,9 @@
 #include "policy_endpoint.h"
 #include "resolver.h"
 #include "resolver_deps.h"
+#include "random_cluster.h"
 
-static const char *const policies =
-	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: from-app-a}\n"
-	"spec:\n  podSelector: {}\n  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}],"
-	" ports: [{port: 80}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: from-team-a}\n"
-	"spec:\n  podSelector: {matchLabels: {app: b}}\n"
-	"  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: y, name: both}\n"
-	"spec:\n  podSelector: {}\n"
-	"  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}},"
-	" podSelector: {matchLabels: {tier: web}}}]}]\n"
-	"  egress: [{to: [{podSelector: {matchLabels: {app: c}}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: z, name: ipblock}\n"
-	"spec:\n  podSelector: {matchLabels: {tier: db}}\n"
-	"  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.0.1.0/24]}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: named-egress}\n"
-	"spec:\n  podSelector: {matchLabels: {app: a}}\n  policyTypes: [Egress]\n"
-	"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: [{port: http}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: y, name: named-ingress}\n"
-	"spec:\n  podSelector: {matchExpressions: [{key: tier, operator: Exists}]}\n"
-	"  ingress: [{ports: [{port: http}, {protocol: UDP, port: dns}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: z, name: expressions}\n"
-	"spec:\n  podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [db]}]}\n"
-	"  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchExpressions:"
-	" [{key: app, operator: In, values: [a, b]}]}}]}]\n"
-	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	"metadata: {namespace: x, name: deny-c}\n"
-	"spec:\n  podSelector: {matchLabels: {app: c}}\n  policyTypes: [Ingress, Egress]\n";
 
-static const char *const namespaces[] = { "x", "y", "z" };
-static const char *const apps[] = { "a", "b", "c", NULL };
-static const char *const tiers[] = { "web", "db", NULL };
-static const char *const teams[] = { "a", "b", NULL };
 
 static void apply(struct pf_k8s_cache *c, json_t *obj)
 {
@@ -66,52 +28,14 @@ static void apply(struct pf_k8s_cache *c, json_t *obj)
 	json_decref(obj);
 }
 
-static json_t *random_labels(const char *const *keys_values[], const char *const names[],
-			     size_t n)
-{
-	json_t *l = json_object();
-
-	for (size_t i = 0; i < n; i++) {
-		const char *const *vals = keys_values[i];
-		size_t count = 0, pick;
-
-		while (vals[count])
-			count++;
-		pick = (size_t)rand() % (count + 1); /* count: no such label */
-		if (pick < count)
-			json_object_set_new(l, names[i], json_string(vals[pick]));
-	}
-	return l;
-}
-
 static void put_pod(struct pf_k8s_cache *c, const char *ns, int i)
 {
-	const char *const *kv[] = { apps, tiers };
-	const char *const names[] = { "app", "tier" };
-	char name[16], ip[32];
-	json_t *ports = json_array();
-
-	snprintf(name, sizeof(name), "p%d", i);
-	snprintf(ip, sizeof(ip), "10.0.%d.%d", rand() % 3, 1 + rand() % 20);
-	if (rand() % 2)
-		json_array_append_new(ports, json_pack("{s:s, s:i}", "name", "http",
-						       "containerPort", 80 + rand() % 3));
-	if (rand() % 2)
-		json_array_append_new(ports, json_pack("{s:s, s:s, s:i}", "name", "dns", "protocol",
-						       "UDP", "containerPort", 53));
-	apply(c, json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:[{s:s, s:o}]}, s:{s:s}}",
-			   "apiVersion", "v1", "kind", "Pod", "metadata", "namespace", ns, "name",
-			   name, "labels", random_labels(kv, names, 2), "spec", "containers",
-			   "name", "c", "ports", ports, "status", "podIP", ip));
+	apply(c, pf_rc_pod(ns, i));
 }
 
 static void put_namespace(struct pf_k8s_cache *c, const char *ns)
 {
-	const char *const *kv[] = { teams };
-	const char *const names[] = { "team" };
-
-	apply(c, json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind", "Namespace",
-			   "metadata", "name", ns, "labels", random_labels(kv, names, 1)));
+	apply(c, pf_rc_namespace(ns));
 }
 
 /* Every PolicyEndpoint of the cache as JSON text, in the cache's order. */
@@ -168,10 +92,10 @@ static void untouched_policy_endpoints_do_not_change(void **state)
 	srand(seed);
 	pf_k8s_cache_init(&c);
 	for (size_t i = 0; i < 3; i++)
-		put_namespace(&c, namespaces[i]);
+		put_namespace(&c, pf_rc_namespaces[i]);
 	for (int i = 0; i < 12; i++)
-		put_pod(&c, namespaces[i % 3], i);
-	if (pf_manifest_parse("policies.yaml", policies, strlen(policies), &l, err, sizeof(err)))
+		put_pod(&c, pf_rc_namespaces[i % 3], i);
+	if (pf_manifest_parse("policies.yaml", pf_rc_policies, strlen(pf_rc_policies), &l, err, sizeof(err)))
 		fail_msg("%s", err);
 	for (size_t i = 0; i < l.n; i++)
 		apply(&c, json_incref(l.docs[i].obj));
@@ -179,7 +103,7 @@ static void untouched_policy_endpoints_do_not_change(void **state)
 	n_np = pf_k8s_cache_count(&c, PF_K8S_NETWORK_POLICY);
 	for (int step = 0; step < 400; step++) {
 		char **before = endpoints_text(&c), **after, name[16];
-		const char *ns = namespaces[rand() % 3];
+		const char *ns = pf_rc_namespaces[rand() % 3];
 		int i = rand() % 16, what = rand() % 10;
 		struct pf_labels old = { 0 }, new = { 0 };
 		bool had, has, ns_change = what == 0;

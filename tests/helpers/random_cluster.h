@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A small random cluster for the resolver's property tests (resolver_deps,
+ * cache_changes): eight NetworkPolicies covering every selector shape, and
+ * Pods and Namespaces whose labels, addresses and named ports are drawn at
+ * random from a few values, so changes often do and often do not matter. */
+#ifndef PF_TEST_RANDOM_CLUSTER_H
+#define PF_TEST_RANDOM_CLUSTER_H
+
+#include <jansson.h>
+
+/* The policies, as one multi-document YAML manifest. */
+extern const char *const pf_rc_policies;
+/* The model's namespaces: "x", "y", "z". */
+extern const char *const pf_rc_namespaces[3];
+
+/* Random app and tier labels of a Pod. */
+json_t *pf_rc_pod_labels(void);
+/* A new version of Pod ns/p<i>: random address, named ports and labels. */
+json_t *pf_rc_pod(const char *ns, int i);
+/* Namespace ns with a random team label. */
+json_t *pf_rc_namespace(const char *ns);
+
+#endif
