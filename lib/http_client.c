@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <http_parser.h>
 
+#include "growbuf.h"
 #include "http_client.h"
 
 /* A reply larger than this is not one of ours: refuse it rather than grow. */
@@ -44,9 +45,8 @@ struct pf_http_call {
 
 /* The reply body as http-parser hands it over. */
 struct pf_http_body {
-	char *data;
-	size_t len, cap;
-	bool done, too_big, no_memory, skip_body;
+	struct pf_growbuf text; /* max PF_HTTP_REPLY_MAX */
+	bool done, no_memory, skip_body;
 };
 
 /* "<method> <url path> on <socket>: <what failed>" into errmsg; returns err. */
@@ -180,28 +180,10 @@ static int pf_http_on_body(http_parser *p, const char *at, size_t n)
 {
 	struct pf_http_body *b = p->data;
 
-	if (b->len + n + 1 > PF_HTTP_REPLY_MAX) {
-		b->too_big = true;
-		return -1;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *grown;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		grown = realloc(b->data, cap);
-		if (!grown) {
-			b->no_memory = true;
-			return -1;
-		}
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, at, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
+	if (pf_growbuf_add(&b->text, at, n))
+		return 0;
+	b->no_memory = !b->text.too_big;
+	return -1;
 }
 
 static int pf_http_on_message_complete(http_parser *p)
@@ -222,7 +204,7 @@ static int pf_http_on_message_complete(http_parser *p)
 static int pf_http_parse_error(const struct pf_http_call *c, const http_parser *p,
 			       const struct pf_http_body *b)
 {
-	if (b->too_big)
+	if (b->text.too_big)
 		return pf_http_fail(c, -EMSGSIZE, "reply larger than %u bytes", PF_HTTP_REPLY_MAX);
 	if (b->no_memory)
 		return pf_http_fail(c, -ENOMEM, "out of memory");
@@ -292,7 +274,8 @@ int pf_http_unix_request(const char *path, const char *method, const char *url_p
 	struct pf_http_call c = { .path = path, .method = method, .url_path = url_path,
 				  .errmsg = errmsg, .errmsg_len = errmsg_len,
 				  .timeout_ms = timeout_ms, .fd = -1 };
-	struct pf_http_body b = { .skip_body = !strcmp(method, "HEAD") };
+	struct pf_http_body b = { .text.max = PF_HTTP_REPLY_MAX,
+				  .skip_body = !strcmp(method, "HEAD") };
 	size_t body_len = body ? strlen(body) : 0;
 	char head[PF_HTTP_HEAD_MAX];
 	struct sockaddr_un sun;
@@ -340,16 +323,13 @@ int pf_http_unix_request(const char *path, const char *method, const char *url_p
 		rc = pf_http_receive(&c, &p, &b);
 	if (c.fd >= 0)
 		close(c.fd);
-	if (!rc && !b.data) {
-		b.data = strdup("");
-		if (!b.data)
-			rc = pf_http_fail(&c, -ENOMEM, "out of memory");
-	}
+	if (!rc && !pf_growbuf_add(&b.text, "", 0))
+		rc = pf_http_fail(&c, -ENOMEM, "out of memory");
 	if (rc) {
-		free(b.data);
+		pf_growbuf_free(&b.text);
 		return rc;
 	}
 	*status = p.status_code;
-	*reply = b.data;
+	*reply = b.text.data;
 	return 0;
 }

@@ -44,49 +44,11 @@ int pf_kube_path(const struct pf_kube_resource *r, const char *ns, const char *n
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n)
-{
-	if (b->len + n + 1 > b->max) {
-		b->too_big = true;
-		return false;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *d;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d)
-			return false;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return true;
-}
-
-void pf_kube_buf_clear(struct pf_kube_buf *b)
-{
-	b->len = 0;
-	b->too_big = false;
-	if (b->data)
-		b->data[0] = '\0';
-}
-
-void pf_kube_buf_free(struct pf_kube_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
 static size_t pf_kube_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	size_t n = size * nmemb;
 
-	return pf_kube_buf_add(userdata, ptr, n) ? n : 0;
+	return pf_growbuf_add(userdata, ptr, n) ? n : 0;
 }
 
 static int pf_kube_dup(char **dst, const char *src)
@@ -329,7 +291,7 @@ int pf_kube_exchange(struct pf_kube_client *c, CURL *h, const char *method,
 		return -ENOMEM;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct pf_kube_buf buf = { .max = PF_KUBE_REPLY_MAX };
+		struct pf_growbuf buf = { .max = PF_KUBE_REPLY_MAX };
 		struct curl_slist *headers = NULL;
 		CURLcode cc;
 
@@ -363,11 +325,11 @@ int pf_kube_exchange(struct pf_kube_client *c, CURL *h, const char *method,
 			else
 				snprintf(err, err_len, "%s %s: %s", method, url,
 					 curl_err[0] ? curl_err : curl_easy_strerror(cc));
-			pf_kube_buf_free(&buf);
+			pf_growbuf_free(&buf);
 			break;
 		}
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-		if (!buf.data && !pf_kube_buf_add(&buf, "", 0)) {
+		if (!buf.data && !pf_growbuf_add(&buf, "", 0)) {
 			rc = -ENOMEM;
 			snprintf(err, err_len, "%s %s: out of memory", method, url);
 			break;

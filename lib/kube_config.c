@@ -24,7 +24,7 @@
 
 static int pf_read_file(const char *path, size_t max, char **out, size_t *len)
 {
-	struct pf_kube_buf b = { .max = max };
+	struct pf_growbuf b = { .max = max };
 	char chunk[8192];
 	int fd, err = 0;
 	ssize_t n;
@@ -40,16 +40,16 @@ static int pf_read_file(const char *path, size_t max, char **out, size_t *len)
 			err = -errno;
 			break;
 		}
-		if (!pf_kube_buf_add(&b, chunk, (size_t)n)) {
+		if (!pf_growbuf_add(&b, chunk, (size_t)n)) {
 			err = b.too_big ? -EFBIG : -ENOMEM;
 			break;
 		}
 	}
 	close(fd);
-	if (!err && !b.data && !pf_kube_buf_add(&b, "", 0))
+	if (!err && !b.data && !pf_growbuf_add(&b, "", 0))
 		err = -ENOMEM;
 	if (err) {
-		pf_kube_buf_free(&b);
+		pf_growbuf_free(&b);
 		return err;
 	}
 	*out = b.data;

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "growbuf.h"
 #include "kube_client.h"
 
 /* A service account token is a few KiB; anything far larger is not one. */
@@ -20,18 +21,6 @@
 /* Reads a token file, leading and trailing white space dropped. Returns 0
  * or -errno with err naming the file. */
 int pf_kube_read_token(const char *path, char **out, char *err, size_t err_len);
-
-/* A growing reply buffer (NUL-terminated), capped at max bytes. */
-struct pf_kube_buf {
-	char *data;
-	size_t len, cap, max;
-	bool too_big;
-};
-/* Appends n bytes; returns false when out of memory or over max. */
-bool pf_kube_buf_add(struct pf_kube_buf *b, const char *p, size_t n);
-/* Empties b, keeping its memory and max. */
-void pf_kube_buf_clear(struct pf_kube_buf *b);
-void pf_kube_buf_free(struct pf_kube_buf *b);
 
 /* Called on the handle after the common options are set: a watch adds its
  * progress and socket callbacks there. */

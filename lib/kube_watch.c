@@ -119,8 +119,8 @@ static void pf_watch_free(struct pf_kube_watch *w)
 	if (w->h)
 		curl_easy_cleanup(w->h);
 	json_decref(w->store);
-	pf_kube_buf_free(&w->line);
-	pf_kube_buf_free(&w->errbody);
+	pf_growbuf_free(&w->line);
+	pf_growbuf_free(&w->errbody);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w->ns);

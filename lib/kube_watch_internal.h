@@ -45,8 +45,8 @@ struct pf_kube_watch {
 	json_t *store;
 	char rv[64];
 	uint64_t resync_at_ms;   /* 0: no periodic relist */
-	struct pf_kube_buf line; /* an event not complete yet */
-	struct pf_kube_buf errbody; /* the answer of a watch that was not a 200 */
+	struct pf_growbuf line; /* an event not complete yet */
+	struct pf_growbuf errbody; /* the answer of a watch that was not a 200 */
 	long http_status;
 	enum pf_watch_end end;
 	bool delivered;          /* the current stream took an event */

@@ -130,14 +130,14 @@ static size_t pf_watch_write(char *p, size_t size, size_t nmemb, void *ctx)
 	if (!w->http_status)
 		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->http_status);
 	if (w->http_status != 200) {
-		pf_kube_buf_add(&w->errbody, p, n); /* a Status: only its start matters */
+		pf_growbuf_add(&w->errbody, p, n); /* a Status: only its start matters */
 		return n;
 	}
 	while (off < n && w->end == PF_WATCH_END_NONE) {
 		char *nl = memchr(p + off, '\n', n - off);
 		size_t seg = nl ? (size_t)(nl - (p + off)) : n - off;
 
-		if (!pf_kube_buf_add(&w->line, p + off, seg)) {
+		if (!pf_growbuf_add(&w->line, p + off, seg)) {
 			snprintf(w->stream_err, sizeof(w->stream_err), "a watch event longer than "
 				 "%u bytes", PF_WATCH_LINE_MAX);
 			w->end = PF_WATCH_END_ERROR;
@@ -147,7 +147,7 @@ static size_t pf_watch_write(char *p, size_t size, size_t nmemb, void *ctx)
 		if (nl) {
 			if (w->line.len)
 				pf_watch_event(w, w->line.data, w->line.len);
-			pf_kube_buf_clear(&w->line);
+			pf_growbuf_clear(&w->line);
 		}
 	}
 	return w->end == PF_WATCH_END_NONE ? n : 0;
@@ -186,8 +186,8 @@ enum pf_watch_next pf_watch_stream(struct pf_kube_watch *w)
 		pf_watch_error(w, "watch: out of memory");
 		return PF_NEXT_BACKOFF;
 	}
-	pf_kube_buf_clear(&w->line);
-	pf_kube_buf_clear(&w->errbody);
+	pf_growbuf_clear(&w->line);
+	pf_growbuf_clear(&w->errbody);
 	w->http_status = 0;
 	w->end = PF_WATCH_END_NONE;
 	w->delivered = false;
