@@ -194,13 +194,12 @@ struct pf_config {
 
 /* pf_ct4 and pf_ct6: connection tracking, keyed by flow from the pod's
  * point of view so both directions of one flow share an entry, and scoped to
- * the veth so one pod can never open a hole for another. IPv4 flows have a
- * map of their own with a 20-byte key: hashing the key is most of what a
- * conntrack hit costs, and 44 bytes take three rounds of jhash where 20
- * take one.
+ * the veth so one pod can never open a hole for another. Hashing the key is
+ * most of what a conntrack hit costs (jhash mixes once per 12 bytes past the
+ * first), so each family's key is as short as an exact match allows.
  *
- * pf_ct6 key; user space also views an IPv4 flow this way (pf_ct4_key_view,
- * lib/datapath.h). */
+ * How user space views a flow of either family (pf_ct4_key_view,
+ * pf_ct6_entry_view in lib/datapath.h). */
 struct pf_ct_key {
 	__u32 ifindex;
 	__u8 proto;
@@ -212,7 +211,7 @@ struct pf_ct_key {
 	__u8 peer_addr[16];
 };
 
-/* pf_ct4 key. */
+/* pf_ct4 key: the whole flow in 20 bytes. */
 struct pf_ct4_key {
 	__u32 ifindex;
 	__u32 pod_addr;  /* network order */
@@ -222,6 +221,28 @@ struct pf_ct4_key {
 	__u8 proto;
 	__u8 pad[3];
 };
+
+/* pf_ct6 key: the peer, the ports, and the protocol beside the low 24 bits
+ * of the veth's ifindex, in 24 bytes (the whole flow took 44: two more
+ * rounds of jhash, 10 ns a packet). The rest of the flow, the whole ifindex
+ * and the pod's address, is in the value (struct pf_ct6_val) and checked on
+ * every hit, so a packet passes as established only if its whole flow is
+ * tracked. Two flows that differ only there (a second address of one pod, or
+ * veths whose ifindexes are 2^24 apart) share a key: the first is tracked,
+ * the second is judged by the policy packet by packet. */
+struct pf_ct6_key {
+	__u8 peer_addr[16];
+	__u16 pod_port;  /* host order; ICMP echo: the identifier */
+	__u16 peer_port;
+	__u32 ifx_proto; /* pf_ct6_ifx_proto() */
+};
+
+#define PF_CT6_IFX_MASK 0xffffffu
+
+static inline __u32 pf_ct6_ifx_proto(__u32 ifindex, __u8 proto)
+{
+	return (ifindex & PF_CT6_IFX_MASK) | (__u32)proto << 24;
+}
 
 /* The datapath reads no clock on a conntrack hit: a packet only sets seen
  * (and writes the entry only when seen was clear). The sweep in user space
@@ -233,6 +254,14 @@ struct pf_ct_val {
 	__u8 origin;        /* enum pf_dir of the packet that opened the flow */
 	__u8 seen;          /* a packet passed since last_seen_ns was stamped */
 	__u8 pad[6];
+};
+
+/* pf_ct6 value: the entry, then what of the flow its key leaves out. */
+struct pf_ct6_val {
+	struct pf_ct_val ct;
+	__u32 ifindex;
+	__u8 pod_addr[16];
+	__u32 pad;
 };
 
 /* pf_frags: ports of a fragmented datagram, learned from its first fragment. */
@@ -279,6 +308,8 @@ PF_STATIC_ASSERT(sizeof(struct pf_pod_val) == 8 + sizeof(struct pf_set_val), "pf
 PF_STATIC_ASSERT(sizeof(struct pf_port_chunk) == 8 + 8 * PF_PORT_CHUNK, "pf_port_chunk layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_key) == 44, "pf_ct_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct4_key) == 20, "pf_ct4_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_ct6_key) == 24, "pf_ct6_key layout");
+PF_STATIC_ASSERT(sizeof(struct pf_ct6_val) == 48, "pf_ct6_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_ct_val) == 24, "pf_ct_val layout");
 PF_STATIC_ASSERT(sizeof(struct pf_frag_key) == 40, "pf_frag_key layout");
 PF_STATIC_ASSERT(sizeof(struct pf_event) == 64, "pf_event layout");

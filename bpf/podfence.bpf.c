@@ -26,7 +26,7 @@
 /* A packet no tracked flow covers: pod and set state, then the policy.
  * ck4 (IPv4) or ck6 is the flow's conntrack key, tracked when allowed. */
 static __always_inline int pf_new_flow(const struct pf_pkt *p, enum pf_dir dir, __u32 ifindex,
-				       const struct pf_ct4_key *ck4, const struct pf_ct_key *ck6)
+				       const struct pf_ct4_key *ck4, const struct pf_ct6_key *ck6)
 {
 	struct pf_config *cfg;
 	struct pf_pod_val *pod;
@@ -67,7 +67,7 @@ static __always_inline int pf_new_flow(const struct pf_pkt *p, enum pf_dir dir, 
 	else
 		rule = pf_rule_lookup6(set, dir, dir == PF_DIR_EGRESS ? p->daddr : p->saddr);
 	if (rule && pf_ports_allow(set->gen, rule, p)) {
-		pf_ct_learn(ck4, ck6, dir);
+		pf_ct_learn(ck4, ck6, p, ifindex, dir);
 		pf_count(PF_REASON_POLICY_ALLOW);
 		pf_emit(cfg, p, ifindex, set_id, rule->rule_id, dir,
 			PF_VERDICT_ALLOW, PF_REASON_POLICY_ALLOW);
@@ -79,7 +79,7 @@ static __always_inline int pf_new_flow(const struct pf_pkt *p, enum pf_dir dir, 
 	return TC_ACT_SHOT;
 
 allow:
-	pf_ct_learn(ck4, ck6, dir);
+	pf_ct_learn(ck4, ck6, p, ifindex, dir);
 	pf_count(reason);
 	pf_emit(cfg, p, ifindex, set_id, PF_RULE_NONE, dir, PF_VERDICT_ALLOW, reason);
 	return TC_ACT_OK;
@@ -105,14 +105,14 @@ static __always_inline int pf_verdict(struct __sk_buff *skb, enum pf_dir dir)
 		union pf_ct4_words ck4;
 
 		pf_ct4_key_fill(&ck4, &p, ifindex, dir);
-		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct4, &ck4.k)))
+		if (pf_ct4_hit(bpf_map_lookup_elem(&pf_ct4, &ck4.k)))
 			return TC_ACT_OK;
 		return pf_new_flow(&p, dir, ifindex, &ck4.k, NULL);
 	} else {
 		union pf_ct6_words ck6;
 
 		pf_ct6_key_fill(&ck6, &p, ifindex, dir);
-		if (pf_ct_seen(bpf_map_lookup_elem(&pf_ct6, &ck6.k)))
+		if (pf_ct6_hit(bpf_map_lookup_elem(&pf_ct6, &ck6.k), &p, ifindex, dir))
 			return TC_ACT_OK;
 		if (p.icmp_nd) {
 			pf_count(PF_REASON_ICMP6_ND);

@@ -115,9 +115,12 @@ static int dump_port(const void *key, const void *value, void *arg)
 
 static int dump_ct6(const void *key, const void *value, void *arg)
 {
+	const struct pf_ct6_val *v = value;
 	struct dump_ctx *d = arg;
+	struct pf_ct_key view;
 
-	return dump_append(d, pf_decode_ct_json(key, value, d->now_ns));
+	pf_ct6_entry_view(key, v, &view);
+	return dump_append(d, pf_decode_ct_json(&view, &v->ct, d->now_ns));
 }
 
 static int dump_ct4(const void *key, const void *value, void *arg)

@@ -9,31 +9,8 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "map_layout.h"
 #include "pinned.h"
-
-/* What abi/podfence_abi.h and bpf/lib/maps.h say each map is. */
-static const struct {
-	enum bpf_map_type type;
-	__u32 key_size, value_size;
-} pinned_expect[PF_MAP__COUNT] = {
-	[PF_MAP_PODS] = { BPF_MAP_TYPE_HASH, 4, sizeof(struct pf_pod_val) },
-	[PF_MAP_SETS] = { BPF_MAP_TYPE_HASH, 4, sizeof(struct pf_set_val) },
-	[PF_MAP_RULES] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct pf_rule_key),
-			   sizeof(struct pf_rule_val) },
-	[PF_MAP_HOSTS4] = { BPF_MAP_TYPE_HASH, sizeof(struct pf_host4_key),
-			    sizeof(struct pf_rule_val) },
-	[PF_MAP_HOSTS6] = { BPF_MAP_TYPE_HASH, sizeof(struct pf_host_key),
-			    sizeof(struct pf_rule_val) },
-	[PF_MAP_PORTS] = { BPF_MAP_TYPE_HASH, sizeof(struct pf_port_key),
-			   sizeof(struct pf_port_chunk) },
-	[PF_MAP_CT4] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct pf_ct4_key), sizeof(struct pf_ct_val) },
-	[PF_MAP_CT6] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct pf_ct_key), sizeof(struct pf_ct_val) },
-	[PF_MAP_FRAGS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct pf_frag_key),
-			   sizeof(struct pf_frag_val) },
-	[PF_MAP_CONFIG] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pf_config) },
-	[PF_MAP_METRICS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64) },
-	[PF_MAP_EVENTS] = { BPF_MAP_TYPE_RINGBUF, 0, 0 },
-};
 
 /* The path of pin i: -2 and -1 the programs, then the maps. */
 static void pinned_path(const char *root, int i, char *path, size_t len)
@@ -111,21 +88,15 @@ int pinned_map_open_name(const char *root, const char *name, struct pinned_map *
 
 int pinned_map_open(const char *root, enum pf_map_id id, struct pinned_map *m)
 {
-	const char *have;
+	char path[PATH_MAX], err[512];
 	int rc = pinned_map_open_name(root, pf_map_names[id], m);
 
 	if (rc)
 		return rc;
-	if (m->info.type == pinned_expect[id].type &&
-	    m->info.key_size == pinned_expect[id].key_size &&
-	    m->info.value_size == pinned_expect[id].value_size)
+	snprintf(path, sizeof(path), "%s/%s", root, m->name);
+	if (!pf_map_layout_check(&m->info, id, path, err, sizeof(err)))
 		return 0;
-	have = libbpf_bpf_map_type_str(m->info.type);
-	rc = cli_fail("map %s/%s is %s with key size %u and value size %u; this " CLI_NAME
-		      " expects %s, %u, %u (pinned by another podfence build?)",
-		      root, m->name, have ? have : "of an unknown type", m->info.key_size,
-		      m->info.value_size, libbpf_bpf_map_type_str(pinned_expect[id].type),
-		      pinned_expect[id].key_size, pinned_expect[id].value_size);
+	rc = cli_fail("%s", err);
 	pinned_map_close(m);
 	return rc;
 }

@@ -33,6 +33,33 @@ void pf_ct4_key_view(const struct pf_ct4_key *k, struct pf_ct_key *view)
 	memcpy(view->peer_addr, &k->peer_addr, 4);
 }
 
+void pf_ct6_key_from_view(const struct pf_ct_key *view, struct pf_ct6_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->peer_addr, view->peer_addr, 16);
+	k->pod_port = view->pod_port;
+	k->peer_port = view->peer_port;
+	k->ifx_proto = pf_ct6_ifx_proto(view->ifindex, view->proto);
+}
+
+bool pf_ct6_val_holds(const struct pf_ct6_val *v, const struct pf_ct_key *view)
+{
+	return v->ifindex == view->ifindex && !memcmp(v->pod_addr, view->pod_addr, 16);
+}
+
+void pf_ct6_entry_view(const struct pf_ct6_key *k, const struct pf_ct6_val *v,
+		       struct pf_ct_key *view)
+{
+	memset(view, 0, sizeof(*view));
+	view->ifindex = v->ifindex;
+	view->proto = (uint8_t)(k->ifx_proto >> 24);
+	view->family = PF_FAMILY_V6;
+	view->pod_port = k->pod_port;
+	view->peer_port = k->peer_port;
+	memcpy(view->pod_addr, v->pod_addr, 16);
+	memcpy(view->peer_addr, k->peer_addr, 16);
+}
+
 /* What becomes of a tracked flow. */
 enum pf_ct_fate {
 	PF_CT_KEEP,
@@ -46,24 +73,37 @@ enum pf_ct_fate {
 typedef enum pf_ct_fate (*pf_ct_judge_fn)(const struct pf_ct_key *k, struct pf_ct_val *v,
 					  void *ctx);
 
-static void pf_ct6_raw_view(const void *raw, struct pf_ct_key *view)
+static void pf_ct4_raw_view(const void *key, const void *val, struct pf_ct_key *view)
 {
-	memcpy(view, raw, sizeof(*view));
+	(void)val;
+	pf_ct4_key_view(key, view);
 }
 
-static void pf_ct4_raw_view(const void *raw, struct pf_ct_key *view)
+static void pf_ct6_raw_view(const void *key, const void *val, struct pf_ct_key *view)
 {
-	pf_ct4_key_view(raw, view);
+	pf_ct6_entry_view(key, val, view);
 }
 
-/* The two conntrack maps, each with its key and how user space views it. */
+/* The two conntrack maps, each with its key, its value (a struct pf_ct_val
+ * first) and how user space views a flow of it. */
 static const struct pf_ct_table {
 	enum pf_map_id id;
 	size_t key_size;
-	void (*view)(const void *raw, struct pf_ct_key *view);
+	void (*view)(const void *key, const void *val, struct pf_ct_key *view);
 } pf_ct_tables[] = {
 	{ PF_MAP_CT4, sizeof(struct pf_ct4_key), pf_ct4_raw_view },
-	{ PF_MAP_CT6, sizeof(struct pf_ct_key), pf_ct6_raw_view },
+	{ PF_MAP_CT6, sizeof(struct pf_ct6_key), pf_ct6_raw_view },
+};
+
+/* Room for a key or a value of either map. */
+union pf_ct_raw_key {
+	struct pf_ct4_key k4;
+	struct pf_ct6_key k6;
+};
+
+union pf_ct_raw_val {
+	struct pf_ct_val ct;
+	struct pf_ct6_val v6;
 };
 
 /* Judges the flow of one table's raw key: true when it is to be dropped. */
@@ -71,12 +111,12 @@ static bool pf_ct_judge_one(int fd, const struct pf_ct_table *t, const void *raw
 			    pf_ct_judge_fn judge, void *ctx)
 {
 	struct pf_ct_key view;
-	struct pf_ct_val v;
+	union pf_ct_raw_val v;
 
 	if (bpf_map_lookup_elem(fd, raw, &v))
 		return false; /* gone meanwhile */
-	t->view(raw, &view);
-	switch (judge(&view, &v, ctx)) {
+	t->view(raw, &v, &view);
+	switch (judge(&view, &v.ct, ctx)) {
 	case PF_CT_DROP:
 		return true;
 	case PF_CT_REWRITE:
@@ -94,15 +134,16 @@ static int pf_ct_prune_table(struct pf_datapath *dp, const struct pf_ct_table *t
 			     pf_ct_judge_fn judge, void *ctx, size_t *removed)
 {
 	int fd = dp->map_fd[t->id];
-	uint8_t cur[sizeof(struct pf_ct_key)], prev[sizeof(cur)], *keys = NULL;
+	union pf_ct_raw_key cur, prev;
+	uint8_t *keys = NULL;
 	size_t n = 0, cap = 0;
 	bool have_prev = false;
 	int err = 0;
 
-	while (!bpf_map_get_next_key(fd, have_prev ? prev : NULL, cur)) {
-		memcpy(prev, cur, t->key_size);
+	while (!bpf_map_get_next_key(fd, have_prev ? &prev : NULL, &cur)) {
+		memcpy(&prev, &cur, t->key_size);
 		have_prev = true;
-		if (!pf_ct_judge_one(fd, t, cur, judge, ctx))
+		if (!pf_ct_judge_one(fd, t, &cur, judge, ctx))
 			continue;
 		if (n == cap) {
 			uint8_t *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * t->key_size);
@@ -113,7 +154,7 @@ static int pf_ct_prune_table(struct pf_datapath *dp, const struct pf_ct_table *t
 			}
 			keys = nk;
 		}
-		memcpy(keys + n++ * t->key_size, cur, t->key_size);
+		memcpy(keys + n++ * t->key_size, &cur, t->key_size);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (pf_ct_judge_one(fd, t, keys + i * t->key_size, judge, ctx) &&

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath_internal.h"
+#include "map_layout.h"
 #include "log.h"
 #include "podfence.skel.h"
 
@@ -78,9 +79,29 @@ static void pf_prog_pin_path(const char *root, int dir, char *buf, size_t len)
 		buf[0] = 0;
 }
 
+/* A pinned map adopted must have this build's layout (lib/map_layout.h). */
+static int pf_adopt_check(int fd, enum pf_map_id id, const char *path)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char why[512];
+	int err;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		pf_err("read info of pinned map %s: %s", path, strerror(errno));
+		return err;
+	}
+	err = pf_map_layout_check(&info, id, path, why, sizeof(why));
+	if (err)
+		pf_err("%s", why);
+	return err;
+}
+
 static int pf_adopt(struct pf_datapath *dp)
 {
 	char path[PATH_MAX];
+	int err;
 
 	for (int d = 0; d < 2; d++) {
 		pf_prog_pin_path(dp->root, d, path, sizeof(path));
@@ -97,6 +118,9 @@ static int pf_adopt(struct pf_datapath *dp)
 			pf_err("adopt pinned map %s: %s", path, strerror(errno));
 			return err;
 		}
+		err = pf_adopt_check(dp->map_fd[m], (enum pf_map_id)m, path);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -192,7 +216,13 @@ int pf_datapath_open(const struct pf_datapath_opts *opts, struct pf_datapath **o
 	err = pf_check_bpffs(dp->root);
 	if (err)
 		goto fail;
-	*adopted = !pf_adopt(dp);
+	err = pf_adopt(dp);
+	if (err == -EMEDIUMTYPE) {
+		pf_err("the datapath pinned under %s is another build's: 'podfence-ctl datapath "
+		       "unload' removes its pins so this build can load its own", dp->root);
+		goto fail;
+	}
+	*adopted = !err;
 	if (!*adopted) {
 		for (int m = 0; m < PF_MAP__COUNT; m++)
 			if (dp->map_fd[m] >= 0)

@@ -104,6 +104,14 @@ int pf_ct_sweep(struct pf_datapath *dp, uint64_t max_idle_ns, size_t *removed);
 void pf_ct4_key_from_view(const struct pf_ct_key *view, struct pf_ct4_key *k);
 void pf_ct4_key_view(const struct pf_ct4_key *k, struct pf_ct_key *view);
 
+/* An IPv6 flow's pf_ct6 key from its view, and the view of a pf_ct6 entry
+ * (the key leaves part of the flow to the value). pf_ct6_val_holds: is the
+ * entry, found by the view's key, the view's flow? */
+void pf_ct6_key_from_view(const struct pf_ct_key *view, struct pf_ct6_key *k);
+bool pf_ct6_val_holds(const struct pf_ct6_val *v, const struct pf_ct_key *view);
+void pf_ct6_entry_view(const struct pf_ct6_key *k, const struct pf_ct6_val *v,
+		       struct pf_ct_key *view);
+
 /* An IPv4 entry's pf_hosts4 key from its pf_host_key view, and back. */
 void pf_host4_key_from_view(const struct pf_host_key *view, struct pf_host4_key *k);
 void pf_host4_key_view(const struct pf_host4_key *k, struct pf_host_key *view);

@@ -55,9 +55,9 @@ static bool trace_is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
-/* The conntrack key of the flow at one hop, as pf_ct_key_fill in
- * bpf/lib/conntrack.h builds it from the parsed packet (seen as a
- * pf_ct_key: an IPv4 flow's pf_ct4 key is made from it by trace_ct_op). */
+/* The flow at one hop, as bpf/lib/conntrack.h keys it from the parsed
+ * packet, seen as a pf_ct_key (trace_ct_op makes the pf_ct4 or pf_ct6 key
+ * from it). */
 static void trace_ct_key(const struct pf_trace_flow *f, uint16_t sport, enum pf_dir dir,
 			 int ifindex, struct pf_ct_key *k)
 {
@@ -88,20 +88,27 @@ static const char *trace_ct_map(const struct pf_trace_flow *f)
 }
 
 /* Looks up (del false) or deletes the flow's entry in pf_ct4 or pf_ct6.
- * Returns 0 when it was there, else -errno (-ENOENT: no such flow). */
+ * Returns 0 when it was there, else -errno (-ENOENT: no such flow). A pf_ct6
+ * entry found by the flow's key is the flow's only if its value says so. */
 static int trace_ct_op(const struct pf_trace_maps *m, const struct pf_ct_key *k, bool del)
 {
 	struct pf_ct4_key k4;
+	struct pf_ct6_key k6;
+	struct pf_ct6_val v6;
 	struct pf_ct_val v;
-	const void *raw = k;
-	int fd = m->ct6;
 
 	if (k->family == PF_FAMILY_V4) {
 		pf_ct4_key_from_view(k, &k4);
-		raw = &k4;
-		fd = m->ct4;
+		if (del ? bpf_map_delete_elem(m->ct4, &k4) : bpf_map_lookup_elem(m->ct4, &k4, &v))
+			return -errno;
+		return 0;
 	}
-	if (del ? bpf_map_delete_elem(fd, raw) : bpf_map_lookup_elem(fd, raw, &v))
+	pf_ct6_key_from_view(k, &k6);
+	if (bpf_map_lookup_elem(m->ct6, &k6, &v6))
+		return -errno;
+	if (!pf_ct6_val_holds(&v6, k))
+		return -ENOENT;
+	if (del && bpf_map_delete_elem(m->ct6, &k6))
 		return -errno;
 	return 0;
 }

@@ -68,8 +68,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PF_CT_DEFAULT_SIZE);
-	__type(key, struct pf_ct_key);
-	__type(value, struct pf_ct_val);
+	__type(key, struct pf_ct6_key);
+	__type(value, struct pf_ct6_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pf_ct6 SEC(".maps");
 

@@ -33,8 +33,8 @@ union pf_ct4_words {
 };
 
 union pf_ct6_words {
-	struct pf_ct_key k;
-	__u32 w[sizeof(struct pf_ct_key) / 4];
+	struct pf_ct6_key k;
+	__u32 w[sizeof(struct pf_ct6_key) / 4];
 };
 
 union pf_host4_words {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Connection tracking, packet by packet: replies of allowed flows pass, a
  * flow is scoped to its veth, IPv4 flows live in pf_ct4 and IPv6 ones in
- * pf_ct6, a policy change revokes what it no longer allows, the sweep turns
+ * pf_ct6 (whose entries hold what their key leaves out), a policy change revokes what it no longer allows, the sweep turns
  * the datapath's seen marks into activity and removes idle flows, and
  * unbinding a pod forgets its flows. Crafted packets through
  * bpf_prog_test_run_opts on the real loaded programs and maps. */
@@ -24,6 +24,7 @@
 #define POD6 "fd00::1"
 
 static int ifx[2]; /* two pod veths */
+static int ifx_far; /* a third, whose ifindex is ifx[0] + 2^24 */
 static struct pf_datapath *dp;
 
 static const struct pf_test_l4 TCP80 = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 80 };
@@ -50,7 +51,8 @@ static int setup(void **state)
 {
 	(void)state;
 	dp = pf_test_datapath(PF_MODE_STANDARD, false);
-	return pf_datapath_pod_bind(dp, ifx[0], 1) || pf_datapath_pod_bind(dp, ifx[1], 2);
+	return pf_datapath_pod_bind(dp, ifx[0], 1) || pf_datapath_pod_bind(dp, ifx[1], 2) ||
+	       pf_datapath_pod_bind(dp, ifx_far, 2);
 }
 
 static int teardown(void **state)
@@ -174,6 +176,36 @@ static void both_families_are_tracked_revoked_swept_and_forgotten(void **state)
 	assert_int_equal(ct_count(), 0);
 }
 
+/* A pf_ct6 key leaves the pod's address and the high bits of the ifindex to
+ * the value: a packet whose flow differs only there shares the key, and is
+ * still judged by the policy, not let through as established. */
+static void ipv6_entries_hold_the_whole_flow(void **state)
+{
+	struct pf_test_l4 reply = { .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+				    .tcp_flags = 0x12 };
+	struct pf_test_pkt out, back, out_other, back_other;
+
+	(void)state;
+	pf_test_pkt_v6(&out, POD6, "fd00:5::1", &TCP80);
+	pf_test_pkt_v6(&back, "fd00:5::1", POD6, &reply);
+	pf_test_pkt_v6(&out_other, "fd00::2", "fd00:5::1", &TCP80);
+	pf_test_pkt_v6(&back_other, "fd00:5::1", "fd00::2", &reply);
+	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}, \"egress\": {\"rules\": ["
+				  "{\"cidr\": \"fd00:5::/64\"}]}}");
+	pf_test_apply_json(dp, 2, "{\"ingress\": {\"rules\": []}}");
+	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back), OK);
+	/* The reply to another address of the pod, and to a veth whose ifindex
+	 * has the same low 24 bits. */
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back_other), SHOT);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx_far, &back), SHOT);
+	/* The second flow is allowed but not tracked: the first keeps its entry. */
+	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out_other), OK);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back_other), SHOT);
+	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back), OK);
+	assert_int_equal(ct_count(), 1);
+}
+
 static void policy_change_revokes_established_flows(void **state)
 {
 	struct pf_test_l4 r80 = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 80, .tcp_flags = 0x10 };
@@ -265,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(replies_of_allowed_flows_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(conntrack_is_scoped_to_the_veth, setup, teardown),
 		cmocka_unit_test_setup_teardown(both_families_are_tracked_revoked_swept_and_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(ipv6_entries_hold_the_whole_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(policy_change_revokes_established_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_flows_are_swept_and_live_ones_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(sweep_turns_seen_into_activity, setup, teardown),
@@ -273,6 +306,11 @@ int main(void)
 
 	if (pf_test_netns(2, ifx)) {
 		fprintf(stderr, "cannot make a network namespace with veths (root needed)\n");
+		return 1;
+	}
+	ifx_far = ifx[0] + (1 << 24);
+	if (pf_test_veth_at(ifx_far, "pftfar")) {
+		fprintf(stderr, "cannot make a veth with ifindex %d\n", ifx_far);
 		return 1;
 	}
 	return cmocka_run_group_tests_name("conntrack", tests, NULL, NULL);

@@ -4,6 +4,7 @@
  * adoption (tests/bpf/test_conntrack.c has the tracked flows); crafted
  * packets through bpf_prog_test_run_opts on the real loaded programs and
  * maps. */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -564,6 +566,43 @@ static void restart_adopts_pinned_state(void **state)
 	assert_int_equal(egress_to("10.5.1.2", &TCP80), SHOT);
 }
 
+/* Pins of another build (here a pf_ct6 of the old 44-byte key) are not
+ * adopted: opening fails with a reason, and the pins stay as they were. */
+static char refused_root[256];
+
+static void another_builds_pins_are_refused(void **state)
+{
+	struct pf_datapath_opts o = { .mode = PF_MODE_STANDARD };
+	char *root = refused_root, path[300];
+	bool adopted = false;
+	int old;
+
+	(void)state;
+	snprintf(root, sizeof(refused_root), "%s", pf_datapath_root(dp));
+	pf_datapath_close(dp);
+	dp = NULL;
+	snprintf(path, sizeof(path), "%s/pf_ct6", root);
+	old = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pf_ct6", 44, sizeof(struct pf_ct_val), 64,
+			     NULL);
+	assert_true(old >= 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(old, path), 0);
+	o.pin_root = root;
+	assert_int_equal(pf_datapath_open(&o, &dp, &adopted), -EMEDIUMTYPE);
+	assert_null(dp);
+	assert_true(access(path, F_OK) == 0);
+	close(old);
+}
+
+/* Whatever the test reached, nothing of it stays pinned. */
+static int teardown_refused(void **state)
+{
+	(void)state;
+	pf_test_datapath_destroy(dp);
+	dp = NULL;
+	return refused_root[0] ? pf_datapath_unpin(refused_root) : 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_input_is_named_and_changes_nothing, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(events_report_verdicts_only_when_enabled, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(restart_adopts_pinned_state, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(another_builds_pins_are_refused, setup_standard, teardown_refused),
 	};
 
 	if (pf_test_netns(2, ifx)) {

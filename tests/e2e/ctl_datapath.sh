@@ -124,7 +124,7 @@ assert set(m) == {"pf_pods", "pf_sets", "pf_rules", "pf_hosts4", "pf_hosts6", "p
 assert m["pf_hosts4"]["type"] == "hash" and m["pf_hosts4"]["key_size"] == 12, m["pf_hosts4"]
 assert m["pf_hosts4"]["entries"] == 3 and m["pf_hosts6"]["entries"] == 1, m
 assert m["pf_rules"]["entries"] == 0 and m["pf_ports"]["entries"] == 0, m
-assert m["pf_ct4"]["key_size"] == 20 and m["pf_ct6"]["key_size"] == 44, m
+assert m["pf_ct4"]["key_size"] == 20 and m["pf_ct6"]["key_size"] == 24, m
 assert m["pf_pods"]["entries"] == 1
 assert m["pf_config"]["entries"] == 1 and m["pf_events"]["entries"] is None
 '

@@ -52,6 +52,35 @@ int pf_test_netns(int n, int *out)
 	return err;
 }
 
+int pf_test_veth_at(int ifindex, const char *name)
+{
+	struct rtnl_link *link = rtnl_link_veth_alloc(), *peer;
+	struct nl_sock *sk = nl_socket_alloc();
+	char peer_name[IF_NAMESIZE];
+	int err = -ENOMEM;
+
+	if (!link || !sk)
+		goto out;
+	err = -ECONNREFUSED;
+	if (nl_connect(sk, NETLINK_ROUTE))
+		goto out;
+	snprintf(peer_name, sizeof(peer_name), "%sp", name);
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_ifindex(link, ifindex);
+	peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(peer, peer_name);
+	rtnl_link_put(peer);
+	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL) < 0 ? -EIO : 0;
+	if (!err && (int)if_nametoindex(name) != ifindex)
+		err = -EADDRNOTAVAIL;
+out:
+	if (link)
+		rtnl_link_put(link);
+	if (sk)
+		nl_socket_free(sk);
+	return err;
+}
+
 static int pf_test_seq;
 static char pf_test_live_root[128];
 

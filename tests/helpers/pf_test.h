@@ -23,6 +23,10 @@ struct pf_test_pkt {
  * side of each pair go to out. Returns 0 or -errno. */
 int pf_test_netns(int n, int *out);
 
+/* In that namespace, one more veth pair whose first end has the given
+ * ifindex (named name, its peer name + "p"). Returns 0 or -errno. */
+int pf_test_veth_at(int ifindex, const char *name);
+
 /* Opens a fresh datapath under /sys/fs/bpf/podfence-test-<pid>-<seq>. */
 struct pf_datapath *pf_test_datapath(uint32_t mode, bool events);
 void pf_test_datapath_destroy(struct pf_datapath *dp);
