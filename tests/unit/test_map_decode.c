@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "datapath.h"
 #include "map_decode.h"
 
 /* Checks a JSON object against its compact text (keys in insertion order). */
@@ -285,6 +286,33 @@ static void ct_entry_from_the_pods_side_with_idle_seconds(void **state)
 		    "\"idle_s\":0,\"seen\":false,\"age_s\":0}");
 }
 
+/* A pf_ct6 entry keeps part of its flow in the value: made from a view and
+ * viewed again it is the same flow, and it holds only that flow. */
+static void ct6_entry_round_trips_its_view(void **state)
+{
+	struct pf_ct_key view = { .ifindex = (1u << 24) + 5, .proto = IPPROTO_UDP,
+				  .family = PF_FAMILY_V6, .pod_port = 53, .peer_port = 40000 };
+	struct pf_ct6_val v = { .ifindex = view.ifindex };
+	struct pf_ct_key back, other;
+	struct pf_ct6_key k;
+
+	(void)state;
+	set_addr(view.pod_addr, AF_INET6, "fd00::1");
+	set_addr(view.peer_addr, AF_INET6, "fd00:2::9");
+	memcpy(v.pod_addr, view.pod_addr, 16);
+	pf_ct6_key_from_view(&view, &k);
+	assert_int_equal(k.ifx_proto, 5u | (uint32_t)IPPROTO_UDP << 24);
+	pf_ct6_entry_view(&k, &v, &back);
+	assert_memory_equal(&back, &view, sizeof(view));
+	assert_true(pf_ct6_val_holds(&v, &view));
+	other = view;
+	other.ifindex = 5; /* same low 24 bits, same key */
+	assert_false(pf_ct6_val_holds(&v, &other));
+	other = view;
+	set_addr(other.pod_addr, AF_INET6, "fd00::2");
+	assert_false(pf_ct6_val_holds(&v, &other));
+}
+
 static void ct_entry_ipv6_icmp_echo(void **state)
 {
 	struct pf_ct_key k = { .ifindex = 4, .proto = IPPROTO_ICMPV6, .family = PF_FAMILY_V6,
@@ -368,6 +396,7 @@ int main(void)
 		cmocka_unit_test(inline_ranges_read_as_one_chunk),
 		cmocka_unit_test(allowed_ports_are_flags_then_ranges_of_every_chunk),
 		cmocka_unit_test(ct_entry_from_the_pods_side_with_idle_seconds),
+		cmocka_unit_test(ct6_entry_round_trips_its_view),
 		cmocka_unit_test(ct_entry_ipv6_icmp_echo),
 		cmocka_unit_test(frag_entry_json),
 		cmocka_unit_test(pod_set_config_and_metric_json),
