@@ -354,6 +354,20 @@ static unsigned long anonymous_mapped_bytes(void)
 	return sum;
 }
 
+/* Waits for every helper not reaped yet (those still freeing their veth
+ * when their call returned): each must have exited 0, not died on its way
+ * out. */
+static void reap_helpers(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, 0)) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail_msg("helper %d ended with status 0x%x", (int)pid, status);
+	assert_int_equal(errno, ECHILD);
+}
+
 /* The helper shares the caller's memory (netlink_pod_delete.c): when the
  * call returns it must already hold none of the caller's descriptors, and
  * once it has ended it must have exited 0 (not died on its way out) and
@@ -363,11 +377,11 @@ static void link_delete_helper_leaves_nothing_to_the_caller(void **state)
 	struct nl_sock *sk = NULL;
 	char err[512] = "", name[IFNAMSIZ], byte;
 	unsigned long before;
-	int pipe_fds[2], status;
-	pid_t pid;
+	int pipe_fds[2];
 
 	(void)state;
 	assert_int_equal(pf_nl_open(&sk, err, sizeof(err)), 0);
+	reap_helpers(); /* the earlier tests' */
 	before = anonymous_mapped_bytes();
 	for (int i = 0; i < 4; i++) {
 		struct rtnl_link *veth = rtnl_link_veth_alloc(), *peer = rtnl_link_veth_get_peer(veth);
@@ -389,12 +403,7 @@ static void link_delete_helper_leaves_nothing_to_the_caller(void **state)
 		assert_int_equal(read(pipe_fds[0], &byte, 1), 0);
 		close(pipe_fds[0]);
 	}
-	/* The helpers the call did not reap (those still freeing their veth
-	 * when it returned). */
-	while ((pid = waitpid(-1, &status, 0)) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
-			fail_msg("helper %d ended with status 0x%x", (int)pid, status);
-	assert_int_equal(errno, ECHILD);
+	reap_helpers();
 	assert_int_equal(anonymous_mapped_bytes(), before);
 	nl_socket_free(sk);
 }
