@@ -96,26 +96,45 @@ int ipamd_add_network(const struct pf_cni_call *c, struct pf_cni_result *r, bool
 	return rc;
 }
 
-int ipamd_del_network(const char *socket, const char *container_id, const char *ifname,
-		      bool *released, char *ipv4, size_t ipv4_len, struct pf_cni_error *e)
+int ipamd_del_network_send(const char *socket, const char *container_id, const char *ifname,
+			   struct rpc_pending *out, struct pf_cni_error *e)
 {
 	json_t *req = json_pack("{s:s, s:s}", "container_id", container_id, "ifname", ifname);
-	json_t *reply = NULL;
 	int rc;
+
+	if (!req)
+		return pf_cni_fail(e, PF_CNI_ERR_IO, "del-network request: out of memory");
+	rc = rpc_send(IPAMD, socket, "POST", "/v1/del-network", req, IPAMD_TIMEOUT_MS, out, e);
+	json_decref(req);
+	return rc;
+}
+
+int ipamd_del_network_receive(struct rpc_pending *p, bool *released, char *ipv4,
+			      size_t ipv4_len, struct pf_cni_error *e)
+{
+	json_t *reply = NULL;
 
 	*released = false;
 	ipv4[0] = '\0';
-	if (!req)
-		return pf_cni_fail(e, PF_CNI_ERR_IO, "del-network request: out of memory");
-	rc = rpc_call(IPAMD, socket, "POST", "/v1/del-network", req, IPAMD_TIMEOUT_MS, &reply, e);
-	json_decref(req);
-	if (rc)
-		return rc;
+	if (rpc_receive(p, &reply, e))
+		return -1;
 	*released = json_is_true(json_object_get(reply, "released"));
 	snprintf(ipv4, ipv4_len, "%s",
 		 json_string_value(json_object_get(reply, "ipv4")) ?: "");
 	json_decref(reply);
 	return 0;
+}
+
+int ipamd_del_network(const char *socket, const char *container_id, const char *ifname,
+		      bool *released, char *ipv4, size_t ipv4_len, struct pf_cni_error *e)
+{
+	struct rpc_pending p;
+
+	*released = false;
+	ipv4[0] = '\0';
+	if (ipamd_del_network_send(socket, container_id, ifname, &p, e))
+		return -1;
+	return ipamd_del_network_receive(&p, released, ipv4, ipv4_len, e);
 }
 
 int ipamd_list_assignments(const char *socket, struct ipamd_assignment **out, size_t *n,

@@ -17,42 +17,61 @@ static const char *error_text(json_t *body, const char *raw)
 	return s ? s : raw;
 }
 
-int rpc_call(const char *daemon, const char *socket, const char *method, const char *path,
-	     json_t *req, long timeout_ms, json_t **reply, struct pf_cni_error *e)
+/* The daemon could not be reached or did not answer in full: code 11 when
+ * that may pass (the runtime tries again), else code 5. */
+static int transport_fail(const char *daemon, const char *socket, int rc, const char *errmsg,
+			  struct pf_cni_error *e)
 {
-	char errmsg[512], *body = NULL, *raw = NULL;
-	json_t *decoded = NULL;
-	long status = 0;
+	bool transient = rc == -ENOENT || rc == -ECONNREFUSED || rc == -ETIMEDOUT ||
+			 rc == -EAGAIN || rc == -ECONNRESET;
+
+	pf_cni_fail(e, transient ? PF_CNI_ERR_TRY_AGAIN : PF_CNI_ERR_IO,
+		    "%s is not reachable at %s", daemon, socket);
+	pf_cni_details(e, "%s", errmsg);
+	return -1;
+}
+
+int rpc_send(const char *daemon, const char *socket, const char *method, const char *path,
+	     json_t *req, long timeout_ms, struct rpc_pending *out, struct pf_cni_error *e)
+{
+	char errmsg[512], *body = NULL;
 	int rc;
 
-	*reply = NULL;
+	*out = (struct rpc_pending){ .daemon = daemon, .socket = socket, .method = method,
+				     .path = path };
 	if (req) {
 		body = json_dumps(req, JSON_COMPACT);
 		if (!body)
 			return pf_cni_fail(e, PF_CNI_ERR_IO, "%s %s: out of memory", method, path);
 	}
-	rc = pf_http_unix_request(socket, method, path, body, timeout_ms, &status, &raw, errmsg,
-				  sizeof(errmsg));
+	rc = pf_http_unix_send(socket, method, path, body, timeout_ms, &out->http, errmsg,
+			       sizeof(errmsg));
 	free(body);
-	if (rc) {
-		bool transient = rc == -ENOENT || rc == -ECONNREFUSED || rc == -ETIMEDOUT ||
-				 rc == -EAGAIN || rc == -ECONNRESET;
+	return rc ? transport_fail(daemon, socket, rc, errmsg, e) : 0;
+}
 
-		pf_cni_fail(e, transient ? PF_CNI_ERR_TRY_AGAIN : PF_CNI_ERR_IO,
-			    "%s is not reachable at %s", daemon, socket);
-		pf_cni_details(e, "%s", errmsg);
-		return -1;
-	}
-	pf_debug("%s %s %s -> %ld %s", daemon, method, path, status, raw);
+int rpc_receive(struct rpc_pending *p, json_t **reply, struct pf_cni_error *e)
+{
+	char errmsg[512], *raw = NULL;
+	json_t *decoded = NULL;
+	long status = 0;
+	int rc;
+
+	*reply = NULL;
+	rc = pf_http_unix_receive(p->http, &status, &raw, errmsg, sizeof(errmsg));
+	p->http = NULL;
+	if (rc)
+		return transport_fail(p->daemon, p->socket, rc, errmsg, e);
+	pf_debug("%s %s %s -> %ld %s", p->daemon, p->method, p->path, status, raw);
 	decoded = json_loads(raw, 0, NULL);
 	if (status < 200 || status > 299) {
 		pf_cni_fail(e, status == 503 ? PF_CNI_ERR_TRY_AGAIN : PF_CNI_ERR_IPAMD,
-			    "%s refused %s %s (HTTP %ld): %s", daemon, method, path, status,
+			    "%s refused %s %s (HTTP %ld): %s", p->daemon, p->method, p->path, status,
 			    error_text(decoded, raw));
 		rc = -1;
 	} else if (!json_is_object(decoded)) {
 		pf_cni_fail(e, PF_CNI_ERR_IPAMD, "%s answered %s %s with something that is not a JSON object",
-			    daemon, method, path);
+			    p->daemon, p->method, p->path);
 		pf_cni_details(e, "%.900s", raw);
 		rc = -1;
 	} else {
@@ -62,6 +81,17 @@ int rpc_call(const char *daemon, const char *socket, const char *method, const c
 	json_decref(decoded);
 	free(raw);
 	return rc;
+}
+
+int rpc_call(const char *daemon, const char *socket, const char *method, const char *path,
+	     json_t *req, long timeout_ms, json_t **reply, struct pf_cni_error *e)
+{
+	struct rpc_pending p;
+
+	*reply = NULL;
+	if (rpc_send(daemon, socket, method, path, req, timeout_ms, &p, e))
+		return -1;
+	return rpc_receive(&p, reply, e);
 }
 
 /* "10.244.1.5/32" -> "10.244.1.5": the agent contract takes bare addresses. */

@@ -16,6 +16,17 @@
 int rpc_call(const char *daemon, const char *socket, const char *method, const char *path,
 	     json_t *req, long timeout_ms, json_t **reply, struct pf_cni_error *e);
 
+/* The same call in two steps, so that the plugin can work while the daemon
+ * answers: rpc_send sends (0, or -1 with e set as above), rpc_receive reads
+ * the reply (as above) and must follow every successful rpc_send. */
+struct rpc_pending {
+	const char *daemon, *socket, *method, *path;
+	struct pf_http_exchange *http;
+};
+int rpc_send(const char *daemon, const char *socket, const char *method, const char *path,
+	     json_t *req, long timeout_ms, struct rpc_pending *out, struct pf_cni_error *e);
+int rpc_receive(struct rpc_pending *p, json_t **reply, struct pf_cni_error *e);
+
 struct ipamd_assignment {
 	char container_id[PF_CNI_ID_MAX];
 	char ifname[IFNAMSIZ];
@@ -29,6 +40,11 @@ int ipamd_add_network(const struct pf_cni_call *c, struct pf_cni_result *r, bool
 /* POST /v1/del-network; *released and ipv4 (may be "") say what was freed. */
 int ipamd_del_network(const char *socket, const char *container_id, const char *ifname,
 		      bool *released, char *ipv4, size_t ipv4_len, struct pf_cni_error *e);
+/* The same in two steps (rpc_send, rpc_receive). */
+int ipamd_del_network_send(const char *socket, const char *container_id, const char *ifname,
+			   struct rpc_pending *out, struct pf_cni_error *e);
+int ipamd_del_network_receive(struct rpc_pending *p, bool *released, char *ipv4,
+			      size_t ipv4_len, struct pf_cni_error *e);
 /* GET /v1/assignments (malloc'd array). */
 int ipamd_list_assignments(const char *socket, struct ipamd_assignment **out, size_t *n,
 			   struct pf_cni_error *e);

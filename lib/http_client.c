@@ -34,7 +34,7 @@
 /* The request line and headers; the body goes from the caller's buffer. */
 #define PF_HTTP_HEAD_MAX 1024
 
-struct pf_http_call {
+struct pf_http_exchange {
 	const char *path, *method, *url_path;
 	char *errmsg;
 	size_t errmsg_len;
@@ -51,7 +51,7 @@ struct pf_http_body {
 
 /* "<method> <url path> on <socket>: <what failed>" into errmsg; returns err. */
 static int __attribute__((format(printf, 3, 4)))
-pf_http_fail(const struct pf_http_call *c, int err, const char *fmt, ...)
+pf_http_fail(const struct pf_http_exchange *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -68,7 +68,7 @@ pf_http_fail(const struct pf_http_call *c, int err, const char *fmt, ...)
 }
 
 /* Milliseconds to the deadline, rounded up so a poll never spins at 0. */
-static int pf_http_ms_left(const struct pf_http_call *c)
+static int pf_http_ms_left(const struct pf_http_exchange *c)
 {
 	struct timespec now;
 	long long ns;
@@ -81,7 +81,7 @@ static int pf_http_ms_left(const struct pf_http_call *c)
 
 /* Waits until the socket is ready for events: 0, -ETIMEDOUT at the
  * deadline, or -errno. */
-static int pf_http_wait(const struct pf_http_call *c, short events)
+static int pf_http_wait(const struct pf_http_exchange *c, short events)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = events };
@@ -99,7 +99,7 @@ static int pf_http_wait(const struct pf_http_call *c, short events)
 	}
 }
 
-static int pf_http_connect(struct pf_http_call *c)
+static int pf_http_connect(struct pf_http_exchange *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	/* A unix connect blocks only while the listener's backlog is full,
@@ -130,7 +130,7 @@ static int pf_http_connect(struct pf_http_call *c)
 }
 
 /* The request head and the body in as few writes as the socket allows. */
-static int pf_http_send(const struct pf_http_call *c, char *head, size_t head_len,
+static int pf_http_send(const struct pf_http_exchange *c, char *head, size_t head_len,
 			const char *body, size_t body_len)
 {
 	struct iovec iov[2] = { { head, head_len }, { (void *)body, body_len } };
@@ -201,7 +201,7 @@ static int pf_http_on_message_complete(http_parser *p)
 }
 
 /* What a parse that stopped without a complete reply means. */
-static int pf_http_parse_error(const struct pf_http_call *c, const http_parser *p,
+static int pf_http_parse_error(const struct pf_http_exchange *c, const http_parser *p,
 			       const struct pf_http_body *b)
 {
 	if (b->text.too_big)
@@ -212,7 +212,7 @@ static int pf_http_parse_error(const struct pf_http_call *c, const http_parser *
 			    http_errno_description(HTTP_PARSER_ERRNO(p)));
 }
 
-static int pf_http_receive(const struct pf_http_call *c, http_parser *p, struct pf_http_body *b)
+static int pf_http_receive(const struct pf_http_exchange *c, http_parser *p, struct pf_http_body *b)
 {
 	http_parser_settings settings;
 	size_t received = 0;
@@ -267,23 +267,19 @@ static bool pf_http_token_ok(const char *s)
 	return true;
 }
 
-int pf_http_unix_request(const char *path, const char *method, const char *url_path,
-			 const char *body, long timeout_ms, long *status, char **reply,
-			 char *errmsg, size_t errmsg_len)
+int pf_http_unix_send(const char *path, const char *method, const char *url_path,
+		      const char *body, long timeout_ms, struct pf_http_exchange **out,
+		      char *errmsg, size_t errmsg_len)
 {
-	struct pf_http_call c = { .path = path, .method = method, .url_path = url_path,
-				  .errmsg = errmsg, .errmsg_len = errmsg_len,
-				  .timeout_ms = timeout_ms, .fd = -1 };
-	struct pf_http_body b = { .text.max = PF_HTTP_REPLY_MAX,
-				  .skip_body = !strcmp(method, "HEAD") };
+	struct pf_http_exchange c = { .path = path, .method = method, .url_path = url_path,
+				      .errmsg = errmsg, .errmsg_len = errmsg_len,
+				      .timeout_ms = timeout_ms, .fd = -1 };
 	size_t body_len = body ? strlen(body) : 0;
 	char head[PF_HTTP_HEAD_MAX];
 	struct sockaddr_un sun;
-	http_parser p;
 	int n, rc;
 
-	*reply = NULL;
-	*status = 0;
+	*out = NULL;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		if (errmsg)
 			snprintf(errmsg, errmsg_len, "socket path %s is longer than %zu bytes", path,
@@ -314,17 +310,42 @@ int pf_http_unix_request(const char *path, const char *method, const char *url_p
 		c.deadline.tv_sec++;
 		c.deadline.tv_nsec -= 1000000000L;
 	}
-	http_parser_init(&p, HTTP_RESPONSE);
-	p.data = &b;
 	rc = pf_http_connect(&c);
 	if (!rc)
 		rc = pf_http_send(&c, head, (size_t)n, body, body_len);
-	if (!rc)
-		rc = pf_http_receive(&c, &p, &b);
-	if (c.fd >= 0)
-		close(c.fd);
+	if (!rc) {
+		*out = malloc(sizeof(**out));
+		if (!*out)
+			rc = pf_http_fail(&c, -ENOMEM, "out of memory");
+	}
+	if (rc) {
+		if (c.fd >= 0)
+			close(c.fd);
+		return rc;
+	}
+	**out = c;
+	return 0;
+}
+
+int pf_http_unix_receive(struct pf_http_exchange *x, long *status, char **reply, char *errmsg,
+			 size_t errmsg_len)
+{
+	struct pf_http_body b = { .text.max = PF_HTTP_REPLY_MAX,
+				  .skip_body = !strcmp(x->method, "HEAD") };
+	http_parser p;
+	int rc;
+
+	*reply = NULL;
+	*status = 0;
+	x->errmsg = errmsg;
+	x->errmsg_len = errmsg_len;
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.data = &b;
+	rc = pf_http_receive(x, &p, &b);
+	close(x->fd);
 	if (!rc && !pf_growbuf_add(&b.text, "", 0))
-		rc = pf_http_fail(&c, -ENOMEM, "out of memory");
+		rc = pf_http_fail(x, -ENOMEM, "out of memory");
+	free(x);
 	if (rc) {
 		pf_growbuf_free(&b.text);
 		return rc;
@@ -332,4 +353,20 @@ int pf_http_unix_request(const char *path, const char *method, const char *url_p
 	*status = p.status_code;
 	*reply = b.text.data;
 	return 0;
+}
+
+int pf_http_unix_request(const char *path, const char *method, const char *url_path,
+			 const char *body, long timeout_ms, long *status, char **reply,
+			 char *errmsg, size_t errmsg_len)
+{
+	struct pf_http_exchange *x;
+	int rc = pf_http_unix_send(path, method, url_path, body, timeout_ms, &x, errmsg,
+				   errmsg_len);
+
+	if (rc) {
+		*reply = NULL;
+		*status = 0;
+		return rc;
+	}
+	return pf_http_unix_receive(x, status, reply, errmsg, errmsg_len);
 }

@@ -30,4 +30,18 @@ int pf_http_unix_request(const char *path, const char *method, const char *url_p
 			 const char *body, long timeout_ms, long *status, char **reply,
 			 char *errmsg, size_t errmsg_len);
 
+/* The same request in two steps, so that the caller can do other work while
+ * the server answers. pf_http_unix_send validates, connects and sends (the
+ * failures above but those of the reply) and on success sets *out to the
+ * exchange; pf_http_unix_receive reads the reply (the reply's failures
+ * above) and frees the exchange, whatever it returns. timeout_ms bounds the
+ * two together, from the send. path, method and url_path must stay valid
+ * until the receive (its errors name them). */
+struct pf_http_exchange;
+int pf_http_unix_send(const char *path, const char *method, const char *url_path,
+		      const char *body, long timeout_ms, struct pf_http_exchange **out,
+		      char *errmsg, size_t errmsg_len);
+int pf_http_unix_receive(struct pf_http_exchange *x, long *status, char **reply, char *errmsg,
+			 size_t errmsg_len);
+
 #endif

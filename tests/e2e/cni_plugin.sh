@@ -279,6 +279,16 @@ expect "a late DEL of an old sandbox leaves the new sandbox's veth" \
 	has "alias podfence:ctr-b2/eth0" ip -n "$NODE" link show "${VETH[b]}"
 cni DEL ctr-b2 b eth0 "$(conf 1.0.0)"
 expect "... which its own DEL removes" no_veth "${VETH[b]}"
+pod u
+cni ADD ctr-u u eth0 "$(conf 1.0.0)"
+VETH[u]=$(get "$OUT" 'd["interfaces"][0]["name"]')
+cni DEL ctr-u u eth0 "$(conf 1.0.0 ipamd-gone)"
+expect "DEL with ipamd unreachable: code 11, so the runtime retries" \
+	is_error 11 "podfence-ipamd is not reachable"
+expect "... the host veth is removed all the same" no_veth "${VETH[u]}"
+cni DEL ctr-u u eth0 "$(conf 1.0.0)"
+expect "... and the retried DEL succeeds" ok_silent
+expect "... and releases the address" recorded ipamd /v1/del-network ctr-u
 
 echo "# bad input"
 cni ADD ctr-m m eth0 '{"cniVersion":"1.0.0","name":' 0

@@ -403,6 +403,66 @@ static void silent_server_times_out_within_the_bound(void **state)
 	assert_null(reply);
 }
 
+/* The request is whole on the server before the receive starts: the server
+ * reads all of it, answers and closes while the caller is elsewhere. */
+static void send_then_receive_later_gets_the_reply(void **state)
+{
+	struct canned_server s;
+	struct pf_http_exchange *x = NULL;
+	char err[256] = "", *reply = NULL;
+	long status = 0;
+
+	(void)state;
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n{\"released\":true}");
+	assert_int_equal(pf_http_unix_send(s.path, "POST", "/v1/del-network", "{\"ifname\":\"eth0\"}",
+					   2000, &x, err, sizeof(err)), 0);
+	assert_non_null(x);
+	server_stop(&s);
+	assert_non_null(strstr(s.request, "\r\n\r\n{\"ifname\":\"eth0\"}"));
+	assert_int_equal(pf_http_unix_receive(x, &status, &reply, err, sizeof(err)), 0);
+	assert_int_equal(status, 200);
+	assert_string_equal(reply, "{\"released\":true}");
+	free(reply);
+}
+
+/* One bound over both steps: the time between them counts. */
+static void receive_deadline_counts_from_the_send(void **state)
+{
+	struct canned_server s;
+	struct pf_http_exchange *x = NULL;
+	char err[256] = "", *reply = NULL;
+	struct timespec t0, t1, pause = { 0, 400 * 1000 * 1000 };
+	long status, ms;
+	int rc;
+
+	(void)state;
+	server_start(&s, NULL);
+	assert_int_equal(pf_http_unix_send(s.path, "POST", "/v1/del-network", "{}", 600, &x, err,
+					   sizeof(err)), 0);
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = pf_http_unix_receive(x, &status, &reply, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	server_stop(&s);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_int_equal(rc, -ETIMEDOUT);
+	assert_true(ms < 500);
+	assert_non_null(strstr(err, "POST /v1/del-network on "));
+	assert_null(reply);
+}
+
+static void send_to_a_missing_socket_fails_at_once(void **state)
+{
+	struct pf_http_exchange *x = NULL;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(pf_http_unix_send("/nonexistent/pf-http.sock", "POST", "/v1/del-network",
+					   "{}", 1000, &x, err, sizeof(err)), -ENOENT);
+	assert_null(x);
+	assert_non_null(strstr(err, "/nonexistent/pf-http.sock"));
+}
+
 static void too_long_socket_path_is_refused(void **state)
 {
 	char path[200], err[256] = "", *reply = NULL;
@@ -437,6 +497,9 @@ int main(void)
 		cmocka_unit_test(socket_without_listener_is_refused),
 		cmocka_unit_test(silent_server_times_out_within_the_bound),
 		cmocka_unit_test(too_long_socket_path_is_refused),
+		cmocka_unit_test(send_then_receive_later_gets_the_reply),
+		cmocka_unit_test(receive_deadline_counts_from_the_send),
+		cmocka_unit_test(send_to_a_missing_socket_fails_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

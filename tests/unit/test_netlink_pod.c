@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 #include <netlink/route/addr.h>
@@ -333,6 +334,80 @@ static void link_delete_reports_refusal_and_accepts_a_gone_link(void **state)
 	nl_socket_free(sk);
 }
 
+/* Bytes of anonymous memory mapped in this process (no file, not the heap
+ * or a stack): where the veth-delete helper's region lives. */
+static unsigned long anonymous_mapped_bytes(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long start, end, inode, sum = 0;
+	char line[512];
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		int path_at = 0;
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &inode, &path_at) == 3 &&
+		    inode == 0 && (line[path_at] == '\n' || line[path_at] == '\0'))
+			sum += end - start;
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Waits for every helper not reaped yet (those still freeing their veth
+ * when their call returned): each must have exited 0, not died on its way
+ * out. */
+static void reap_helpers(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, 0)) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail_msg("helper %d ended with status 0x%x", (int)pid, status);
+	assert_int_equal(errno, ECHILD);
+}
+
+/* The helper shares the caller's memory (netlink_pod_delete.c): when the
+ * call returns it must already hold none of the caller's descriptors, and
+ * once it has ended it must have exited 0 (not died on its way out) and
+ * left no memory mapped behind. */
+static void link_delete_helper_leaves_nothing_to_the_caller(void **state)
+{
+	struct nl_sock *sk = NULL;
+	char err[512] = "", name[IFNAMSIZ], byte;
+	unsigned long before;
+	int pipe_fds[2];
+
+	(void)state;
+	assert_int_equal(pf_nl_open(&sk, err, sizeof(err)), 0);
+	reap_helpers(); /* the earlier tests' */
+	before = anonymous_mapped_bytes();
+	for (int i = 0; i < 4; i++) {
+		struct rtnl_link *veth = rtnl_link_veth_alloc(), *peer = rtnl_link_veth_get_peer(veth);
+
+		snprintf(name, sizeof(name), "pftest7%d", i);
+		rtnl_link_set_name(veth, name);
+		rtnl_link_put(peer);
+		assert_int_equal(rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL), 0);
+		rtnl_link_veth_release(veth);
+		assert_int_equal(pf_nl_link_get(sk, name, &veth, err, sizeof(err)), 0);
+		/* Inherited by the helper, which must close it before it sends
+		 * the request, so before the call can return. */
+		assert_int_equal(pipe2(pipe_fds, O_NONBLOCK), 0);
+		if (pf_nl_link_delete(sk, veth, err, sizeof(err)))
+			fail_msg("delete %s: %s", name, err);
+		rtnl_link_put(veth);
+		assert_int_equal(if_nametoindex(name), 0);
+		close(pipe_fds[1]);
+		assert_int_equal(read(pipe_fds[0], &byte, 1), 0);
+		close(pipe_fds[0]);
+	}
+	reap_helpers();
+	assert_int_equal(anonymous_mapped_bytes(), before);
+	nl_socket_free(sk);
+}
+
 static void stale_veth_of_the_same_name_is_replaced(void **state)
 {
 	struct pf_pod_links links;
@@ -402,6 +477,7 @@ int main(void)
 		cmocka_unit_test(plumb_failure_leaves_nothing_on_the_node),
 		cmocka_unit_test(unplumb_leaves_nothing_seen_and_the_names_free),
 		cmocka_unit_test(link_delete_reports_refusal_and_accepts_a_gone_link),
+		cmocka_unit_test(link_delete_helper_leaves_nothing_to_the_caller),
 		cmocka_unit_test(stale_veth_of_the_same_name_is_replaced),
 		cmocka_unit_test(a_non_veth_of_the_same_name_is_left_alone),
 	};
