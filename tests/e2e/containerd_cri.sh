@@ -25,6 +25,7 @@
 # this machine does not give.
 set -u
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/runtime_node.sh"
 LIB=$(realpath "$(dirname "$0")/lib")
 BUILD=$(realpath "${BUILD:-build}")
 PY=/usr/bin/python3
@@ -68,7 +69,6 @@ declare -A id addr netns pause_pid
 passed=0 failed=0
 
 cri() { timeout 70 "$PY" "$LIB/cri_client.py" --socket "$CRI_SOCK" "$@"; }
-in_node() { nsenter --net=/run/netns/$NODE "$@"; }
 
 # Every sandbox this containerd made: those the test knows, and those whose
 # directories a failed run left.
@@ -147,28 +147,7 @@ BUSYBOX=$(command -v busybox) || cannot "busybox is not installed (busybox-stati
 ldd "$BUSYBOX" >/dev/null 2>&1 && cannot "$BUSYBOX is dynamically linked: install busybox-static"
 
 # ---- the node ----
-ip netns add "$NODE" || cannot "cannot create network namespace $NODE"
-ip -n "$NODE" link set lo up
-# The node's own address (lo holds it, as in pod_network.sh).
-ip -n "$NODE" addr add "$NODE_ADDR/32" dev lo
-
-start_ipamd() {
-	# nsenter itself in the background (not a shell function), so $! is the
-	# process that becomes podfence-ipamd.
-	nsenter --net=/run/netns/$NODE "$BUILD/podfence-ipamd" --pod-cidr "$POD_CIDR" --socket "$SOCK" \
-		--state-dir "$TMP/ipamd-state" >>"$TMP/ipamd.log" 2>&1 &
-	ipamd_pid=$!
-	for _ in $(seq 50); do [ -S "$SOCK" ] && return 0; sleep 0.1; done
-	return 1
-}
-# Not through expect: its command substitution would keep ipamd_pid to itself.
-if start_ipamd; then pass "podfence-ipamd starts in the node"
-else cannot "podfence-ipamd did not start: $(cat "$TMP/ipamd.log")"; fi
-expect "podfence-init installs the plugin and the conflist" \
-	in_node "$BUILD/podfence-init" --cni-bin-dir "$BIN" --cni-conf-dir "$CONF" \
-	--plugin "$BUILD/podfence-cni" --ipamd-socket "$SOCK" --agent-socket "$TMP/agent.sock" \
-	--plugin-log "$TMP/plugin.log" --run-dir "$TMP/run" --log-dir "$TMP/log" --wait-timeout 10
-[ -f "$CONF/10-podfence.conflist" ] || cannot "no conflist to give containerd"
+runtime_node_up containerd
 ln -s "$LOOPBACK" "$BIN/loopback"
 
 # ---- containerd ----
@@ -260,11 +239,6 @@ for pod in pfa pfb; do
 done
 expect "the two sandboxes have distinct addresses" test "${addr[pfa]}" != "${addr[pfb]}"
 
-assignments() { # "container_id ipv4" per assignment ipamd holds
-	curl -sf --unix-socket "$SOCK" http://ipamd/v1/assignments |
-		"$PY" -c 'import json,sys
-for a in json.load(sys.stdin)["assignments"]: print(a["container_id"], a["ipv4"])'
-}
 both_assigned() {
 	diff <(assignments | sort) <(printf '%s\n' "${id[pfa]} ${addr[pfa]}" "${id[pfb]} ${addr[pfb]}" | sort)
 }

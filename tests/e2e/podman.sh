@@ -15,6 +15,7 @@
 # /sys and hide the bpffs from it).
 set -u
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/runtime_node.sh"
 BUILD=$(realpath "${BUILD:-build}")
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -41,7 +42,6 @@ pm() { # podman with the test's configuration and storage, in the node
 	nsenter --net=/run/netns/$NODE env CONTAINERS_CONF="$TMP/containers.conf" \
 		timeout 60 podman --root "$TMP/storage" --runroot "$TMP/runroot" "$@"
 }
-in_node() { nsenter --net=/run/netns/$NODE "$@"; }
 
 cleanup() {
 	local key m d
@@ -95,28 +95,7 @@ BUSYBOX=$(command -v busybox) || cannot "busybox is not installed (busybox-stati
 ldd "$BUSYBOX" >/dev/null 2>&1 && cannot "$BUSYBOX is dynamically linked: install busybox-static"
 
 # ---- the node ----
-ip netns add "$NODE" || cannot "cannot create network namespace $NODE"
-ip -n "$NODE" link set lo up
-# The node's own address (lo holds it, as in pod_network.sh).
-ip -n "$NODE" addr add "$NODE_ADDR/32" dev lo
-
-start_ipamd() {
-	# nsenter itself in the background (not a shell function), so $! is the
-	# process that becomes podfence-ipamd.
-	nsenter --net=/run/netns/$NODE "$BUILD/podfence-ipamd" --pod-cidr "$POD_CIDR" --socket "$SOCK" \
-		--state-dir "$TMP/ipamd-state" >>"$TMP/ipamd.log" 2>&1 &
-	ipamd_pid=$!
-	for _ in $(seq 50); do [ -S "$SOCK" ] && return 0; sleep 0.1; done
-	return 1
-}
-# Not through expect: its command substitution would keep ipamd_pid to itself.
-if start_ipamd; then pass "podfence-ipamd starts in the node"
-else cannot "podfence-ipamd did not start: $(cat "$TMP/ipamd.log")"; fi
-expect "podfence-init installs the plugin and the conflist" \
-	in_node "$BUILD/podfence-init" --cni-bin-dir "$BIN" --cni-conf-dir "$CONF" \
-	--plugin "$BUILD/podfence-cni" --ipamd-socket "$SOCK" --agent-socket "$TMP/agent.sock" \
-	--plugin-log "$TMP/plugin.log" --run-dir "$TMP/run" --log-dir "$TMP/log" --wait-timeout 10
-[ -f "$CONF/10-podfence.conflist" ] || cannot "no conflist to give podman"
+runtime_node_up podman
 
 # ---- podman's configuration and image ----
 # nproc as well as nofile: podman asks for 1048576 processes by default, more
@@ -184,11 +163,6 @@ expect "pfa reaches pfb (${addr[pfb]}) over TCP" bash -c "$(declare -f pm fetch)
 expect "the node reaches pfa over TCP" bash -c \
 	"nsenter --net=/run/netns/$NODE curl -sf --max-time 10 http://${addr[pfa]}:8080/index.html | grep -qx served-by-pfa"
 
-assignments() { # "container_id ipv4" per assignment ipamd holds
-	curl -sf --unix-socket "$SOCK" http://ipamd/v1/assignments |
-		"$PY" -c 'import json,sys
-for a in json.load(sys.stdin)["assignments"]: print(a["container_id"], a["ipv4"])'
-}
 expect "ipamd's assignments are exactly the two containers with their addresses" bash -c "
 	$(declare -f assignments); SOCK=$SOCK PY=$PY
 	diff <(assignments | sort) <(printf '%s\n' '${id[pfa]} ${addr[pfa]}' '${id[pfb]} ${addr[pfb]}' | sort)"
