@@ -63,25 +63,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Tracked flows of both families. */
-static size_t ct_count(void)
-{
-	uint8_t k[sizeof(struct pf_ct_key)], prev[sizeof(k)];
-	size_t n = 0;
-
-	for (int m = PF_MAP_CT4; m <= PF_MAP_CT6; m++) {
-		int fd = pf_datapath_map_fd(dp, m);
-		bool first = true;
-
-		while (!bpf_map_get_next_key(fd, first ? NULL : prev, k)) {
-			memcpy(prev, k, sizeof(k));
-			first = false;
-			n++;
-		}
-	}
-	return n;
-}
-
 /* The entry of the TCP flow peer:40000 -> POD:dport on pod 0's veth. */
 static bool ct_entry(const char *peer, uint16_t dport, struct pf_ct_val *v)
 {
@@ -157,23 +138,23 @@ static void both_families_are_tracked_revoked_swept_and_forgotten(void **state)
 	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out6), OK);
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back4), OK);
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back6), OK);
-	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_test_ct_count(dp), 2);
 	/* Revoking the IPv6 peers removes that flow only. */
 	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}, \"egress\": {\"rules\": ["
 				  "{\"cidr\": \"10.5.0.0/16\"}]}}");
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back6), SHOT);
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back4), OK);
-	assert_int_equal(ct_count(), 1);
+	assert_int_equal(pf_test_ct_count(dp), 1);
 	/* The sweep reaches pf_ct6 too. */
 	pf_test_apply_json(dp, 1, "{\"ingress\": {\"rules\": []}, \"egress\": {\"rules\": ["
 				  "{\"cidr\": \"10.5.0.0/16\"}, {\"cidr\": \"fd00:5::/64\"}]}}");
 	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out6), OK);
-	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_test_ct_count(dp), 2);
 	assert_int_equal(pf_ct_sweep(dp, 60ull * 1000000000ull, &removed), 0);
 	assert_int_equal(removed, 0);
 	/* Unbinding forgets the flows of both families. */
 	assert_int_equal(pf_datapath_pod_unbind(dp, ifx[0]), 0);
-	assert_int_equal(ct_count(), 0);
+	assert_int_equal(pf_test_ct_count(dp), 0);
 }
 
 /* A pf_ct6 key leaves the pod's address and the high bits of the ifindex to
@@ -203,7 +184,7 @@ static void ipv6_entries_hold_the_whole_flow(void **state)
 	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &out_other), OK);
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back_other), SHOT);
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[0], &back), OK);
-	assert_int_equal(ct_count(), 1);
+	assert_int_equal(pf_test_ct_count(dp), 1);
 }
 
 static void policy_change_revokes_established_flows(void **state)
@@ -229,16 +210,16 @@ static void idle_flows_are_swept_and_live_ones_kept(void **state)
 	(void)state;
 	assert_int_equal(ingress_from("10.0.0.9", &TCP80), OK);
 	assert_int_equal(ingress_from("10.0.0.9", &TCP81), OK);
-	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_test_ct_count(dp), 2);
 	assert_int_equal(pf_ct_sweep(dp, 60ull * 1000000000ull, &removed), 0);
 	assert_int_equal(removed, 0);
-	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_test_ct_count(dp), 2);
 	struct timespec ts = { 0, 30 * 1000000 };
 
 	nanosleep(&ts, NULL);
 	assert_int_equal(pf_ct_sweep(dp, 1000000, &removed), 0);
 	assert_int_equal(removed, 2);
-	assert_int_equal(ct_count(), 0);
+	assert_int_equal(pf_test_ct_count(dp), 0);
 }
 
 static void sweep_turns_seen_into_activity(void **state)
@@ -279,16 +260,16 @@ static void sweep_turns_seen_into_activity(void **state)
 	nanosleep(&pause, NULL);
 	assert_int_equal(pf_ct_sweep(dp, 1000000, &removed), 0);
 	assert_int_equal(removed, 1);
-	assert_int_equal(ct_count(), 0);
+	assert_int_equal(pf_test_ct_count(dp), 0);
 }
 
 static void unbinding_a_pod_forgets_its_flows(void **state)
 {
 	(void)state;
 	assert_int_equal(ingress_from("10.0.0.9", &TCP80), OK);
-	assert_int_equal(ct_count(), 1);
+	assert_int_equal(pf_test_ct_count(dp), 1);
 	assert_int_equal(pf_datapath_pod_unbind(dp, ifx[0]), 0);
-	assert_int_equal(ct_count(), 0);
+	assert_int_equal(pf_test_ct_count(dp), 0);
 }
 
 int main(void)

@@ -78,25 +78,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Tracked flows of both families. */
-static size_t ct_count(void)
-{
-	uint8_t k[sizeof(struct pf_ct_key)], prev[sizeof(k)];
-	size_t n = 0;
-
-	for (int m = 0; m < 2; m++) {
-		int fd = m ? maps.ct6 : maps.ct4;
-		bool first = true;
-
-		while (!bpf_map_get_next_key(fd, first ? NULL : prev, k)) {
-			memcpy(prev, k, sizeof(k));
-			first = false;
-			n++;
-		}
-	}
-	return n;
-}
-
 /* The ifindex of the pod with address addr, 0 for a peer off the node. */
 static int pod_ifindex(const char *addr)
 {
@@ -126,13 +107,13 @@ static void trace(const char *src, const char *dst, uint8_t proto, uint16_t dpor
 {
 	struct pf_trace_flow f = flow(src, dst, proto, dport);
 	char err[256] = "";
-	size_t before = ct_count();
+	size_t before = pf_test_ct_count(dp);
 
 	if (pf_trace_run(&maps, &f, r, err, sizeof(err)))
 		fail_msg("trace %s -> %s: %s", src, dst, err);
 	assert_int_equal(r->verdict, verdict);
 	assert_in_range(r->sport, 32768, 60999);
-	assert_int_equal(ct_count(), before);
+	assert_int_equal(pf_test_ct_count(dp), before);
 	for (size_t i = 0; i < r->n_hops; i++)
 		assert_true(r->hops[i].explained);
 }
@@ -339,13 +320,13 @@ static void live_flows_are_left_alone(void **state)
 	pf_test_pkt_v4(&p, A, B, &syn);
 	assert_int_equal(pf_test_run(dp, PF_DIR_EGRESS, ifx[0], &p), 0);
 	assert_int_equal(pf_test_run(dp, PF_DIR_INGRESS, ifx[1], &p), 0);
-	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_test_ct_count(dp), 2);
 	for (int i = 0; i < 20; i++) {
 		trace(A, B, IPPROTO_TCP, 80, PF_VERDICT_ALLOW, &r);
 		assert_int_not_equal(r.sport, 40000);
 		pf_trace_result_free(&r);
 	}
-	assert_int_equal(ct_count(), 2);
+	assert_int_equal(pf_test_ct_count(dp), 2);
 }
 
 /* Five prefix lengths in one direction and family: the single addresses

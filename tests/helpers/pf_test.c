@@ -125,6 +125,27 @@ void pf_test_datapath_destroy(struct pf_datapath *dp)
 	pf_test_live_root[0] = 0;
 }
 
+size_t pf_test_ct_count(struct pf_datapath *dp)
+{
+	union {
+		struct pf_ct4_key k4;
+		struct pf_ct6_key k6;
+	} k, prev;
+	size_t n = 0;
+
+	for (int m = PF_MAP_CT4; m <= PF_MAP_CT6; m++) {
+		int fd = pf_datapath_map_fd(dp, m);
+		bool first = true;
+
+		while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &k)) {
+			prev = k;
+			first = false;
+			n++;
+		}
+	}
+	return n;
+}
+
 void pf_test_apply_json(struct pf_datapath *dp, uint32_t set_id, const char *json)
 {
 	struct pf_policy_spec spec;

@@ -31,6 +31,9 @@ int pf_test_veth_at(int ifindex, const char *name);
 struct pf_datapath *pf_test_datapath(uint32_t mode, bool events);
 void pf_test_datapath_destroy(struct pf_datapath *dp);
 
+/* Tracked flows of both families (entries of pf_ct4 and pf_ct6). */
+size_t pf_test_ct_count(struct pf_datapath *dp);
+
 /* Compiles a JSON policy set (pf_policy_spec_from_json's format) and applies
  * it to set_id. Fails the test on any error. */
 void pf_test_apply_json(struct pf_datapath *dp, uint32_t set_id, const char *json);
