@@ -194,51 +194,52 @@ static void interim_1xx_reply_is_skipped(void **state)
 	free(reply);
 }
 
-static void server_closing_mid_body_is_connreset(void **state)
+/* A canned reply the client must refuse: the request ends in rc with no
+ * reply; the error text is left in err and the status is returned. */
+static long refused_reply(const char *canned, const char *method, const char *url_path,
+			  const char *body, int rc, char *err, size_t err_len)
 {
 	struct canned_server s;
-	char err[256] = "", *reply = NULL;
+	char *reply = NULL;
 	long status = 0;
 
-	(void)state;
-	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"released\":");
-	assert_int_equal(pf_http_unix_request(s.path, "POST", "/v1/del-network", "{}", 2000,
-					      &status, &reply, err, sizeof(err)), -ECONNRESET);
+	server_start(&s, canned);
+	assert_int_equal(pf_http_unix_request(s.path, method, url_path, body, 5000, &status,
+					      &reply, err, err_len), rc);
 	server_stop(&s);
 	assert_null(reply);
-	assert_int_equal(status, 0);
-	assert_non_null(strstr(err, "POST /v1/del-network on "));
 	assert_non_null(strstr(err, s.path));
+	return status;
+}
+
+static void server_closing_mid_body_is_connreset(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(refused_reply("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"released\":",
+				       "POST", "/v1/del-network", "{}", -ECONNRESET, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(err, "POST /v1/del-network on "));
 	assert_non_null(strstr(err, "closed the connection before the reply was complete"));
 }
 
 static void server_closing_without_reply_is_connreset(void **state)
 {
-	struct canned_server s;
-	char err[256] = "", *reply = NULL;
-	long status = 0;
+	char err[256] = "";
 
 	(void)state;
-	server_start(&s, "");
-	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/health", NULL, 2000, &status,
-					      &reply, err, sizeof(err)), -ECONNRESET);
-	server_stop(&s);
-	assert_null(reply);
+	refused_reply("", "GET", "/v1/health", NULL, -ECONNRESET, err, sizeof(err));
 	assert_non_null(strstr(err, "closed the connection without a reply"));
 }
 
 static void reply_that_is_not_http_is_eproto(void **state)
 {
-	struct canned_server s;
-	char err[256] = "", *reply = NULL;
-	long status = 0;
+	char err[256] = "";
 
 	(void)state;
-	server_start(&s, "SSH-2.0-OpenSSH_9.2\r\n");
-	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/health", NULL, 2000, &status,
-					      &reply, err, sizeof(err)), -EPROTO);
-	server_stop(&s);
-	assert_null(reply);
+	refused_reply("SSH-2.0-OpenSSH_9.2\r\n", "GET", "/v1/health", NULL, -EPROTO, err,
+		      sizeof(err));
 	assert_non_null(strstr(err, "GET /v1/health on "));
 	assert_non_null(strstr(err, "malformed reply"));
 }
@@ -246,9 +247,7 @@ static void reply_that_is_not_http_is_eproto(void **state)
 static void reply_over_16_mib_is_refused(void **state)
 {
 	const size_t body_len = (16u << 20) + 4096;
-	struct canned_server s;
-	char err[256] = "", *reply = NULL, *canned;
-	long status = 0;
+	char err[256] = "", *canned;
 	int hdr;
 
 	(void)state;
@@ -257,11 +256,7 @@ static void reply_over_16_mib_is_refused(void **state)
 	hdr = sprintf(canned, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", body_len);
 	memset(canned + hdr, 'a', body_len);
 	canned[hdr + body_len] = '\0';
-	server_start(&s, canned);
-	assert_int_equal(pf_http_unix_request(s.path, "GET", "/v1/assignments", NULL, 5000,
-					      &status, &reply, err, sizeof(err)), -EMSGSIZE);
-	server_stop(&s);
-	assert_null(reply);
+	refused_reply(canned, "GET", "/v1/assignments", NULL, -EMSGSIZE, err, sizeof(err));
 	assert_non_null(strstr(err, "reply larger than"));
 	free(canned);
 }
