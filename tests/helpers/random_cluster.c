@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The random cluster of random_cluster.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <cmocka.h>
 
+#include "k8s_objects.h"
+#include "policy_endpoint.h"
+#include "resolver.h"
 #include "random_cluster.h"
 
 const char *const pf_rc_policies =
@@ -98,4 +105,32 @@ json_t *pf_rc_namespace(const char *ns)
 
 	return json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind", "Namespace",
 			 "metadata", "name", ns, "labels", random_labels(kv, names, 1));
+}
+
+char **pf_rc_endpoints_text(const struct pf_k8s_cache *c)
+{
+	size_t n = pf_k8s_cache_count(c, PF_K8S_NETWORK_POLICY);
+	char **out = calloc(n + 1, sizeof(*out));
+	char err[512] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		struct pf_policy_endpoint pe;
+		json_t *j;
+
+		if (pf_resolve_netpol(c, pf_k8s_cache_at(c, PF_K8S_NETWORK_POLICY, i), &pe, err,
+				      sizeof(err)))
+			fail_msg("%s", err);
+		j = pf_policy_endpoint_to_json(&pe);
+		out[i] = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+		pf_policy_endpoint_free(&pe);
+	}
+	return out;
+}
+
+void pf_rc_texts_free(char **t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i]);
+	free(t);
 }

@@ -6,7 +6,10 @@
 #ifndef PF_TEST_RANDOM_CLUSTER_H
 #define PF_TEST_RANDOM_CLUSTER_H
 
+#include <stddef.h>
 #include <jansson.h>
+
+struct pf_k8s_cache;
 
 /* The policies, as one multi-document YAML manifest. */
 extern const char *const pf_rc_policies;
@@ -19,5 +22,10 @@ json_t *pf_rc_pod_labels(void);
 json_t *pf_rc_pod(const char *ns, int i);
 /* Namespace ns with a random team label. */
 json_t *pf_rc_namespace(const char *ns);
+
+/* Every PolicyEndpoint the resolver makes of the cache, as JSON text, in
+ * the cache's order (a NULL after the last); the test fails on an error. */
+char **pf_rc_endpoints_text(const struct pf_k8s_cache *c);
+void pf_rc_texts_free(char **t, size_t n);
 
 #endif

@@ -35,35 +35,6 @@ static void put_namespace(struct pf_cache_changes *ch, struct pf_k8s_cache *c, c
 	apply(ch, c, pf_rc_namespace(ns));
 }
 
-/* Every PolicyEndpoint of the cache as JSON text, in the cache's order. */
-static char **endpoints_text(const struct pf_k8s_cache *c)
-{
-	size_t n = pf_k8s_cache_count(c, PF_K8S_NETWORK_POLICY);
-	char **out = calloc(n + 1, sizeof(*out));
-	char err[512] = "";
-
-	for (size_t i = 0; i < n; i++) {
-		struct pf_policy_endpoint pe;
-		json_t *j;
-
-		if (pf_resolve_netpol(c, pf_k8s_cache_at(c, PF_K8S_NETWORK_POLICY, i), &pe, err,
-				      sizeof(err)))
-			fail_msg("%s", err);
-		j = pf_policy_endpoint_to_json(&pe);
-		out[i] = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(j);
-		pf_policy_endpoint_free(&pe);
-	}
-	return out;
-}
-
-static void free_texts(char **t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(t[i]);
-	free(t);
-}
-
 enum change { CH_NAMESPACE, CH_DELETE, CH_NEW_VERSION, CH_RELABEL, CH_SAME, CH_COUNT };
 
 static void unreached_policy_endpoints_do_not_change(void **state)
@@ -99,7 +70,7 @@ static void unreached_policy_endpoints_do_not_change(void **state)
 		if (!last && (what == CH_RELABEL || what == CH_SAME || what == CH_DELETE))
 			what = CH_NEW_VERSION;
 		pf_cache_changes_reset(&ch);
-		before = endpoints_text(&c);
+		before = pf_rc_endpoints_text(&c);
 		switch (what) {
 		case CH_NAMESPACE:
 			put_namespace(&ch, &c, ns);
@@ -119,7 +90,7 @@ static void unreached_policy_endpoints_do_not_change(void **state)
 			break;
 		}
 		by_kind[what]++;
-		after = endpoints_text(&c);
+		after = pf_rc_endpoints_text(&c);
 		for (size_t k = 0; k < n_np; k++) {
 			const struct pf_k8s_netpol *np = pf_k8s_cache_at(&c, PF_K8S_NETWORK_POLICY, k);
 			char pkey[64];
@@ -140,8 +111,8 @@ static void unreached_policy_endpoints_do_not_change(void **state)
 			for (size_t k = 0; k < n_np; k++)
 				assert_false(pf_cache_changes_reach(
 					&ch, &c, pf_k8s_cache_at(&c, PF_K8S_NETWORK_POLICY, k), "-"));
-		free_texts(before, n_np);
-		free_texts(after, n_np);
+		pf_rc_texts_free(before, n_np);
+		pf_rc_texts_free(after, n_np);
 	}
 	/* The check must have had something to check, both ways, of each kind. */
 	assert_true(checked > 1000);

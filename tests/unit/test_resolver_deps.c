@@ -38,35 +38,6 @@ static void put_namespace(struct pf_k8s_cache *c, const char *ns)
 	apply(c, pf_rc_namespace(ns));
 }
 
-/* Every PolicyEndpoint of the cache as JSON text, in the cache's order. */
-static char **endpoints_text(const struct pf_k8s_cache *c)
-{
-	size_t n = pf_k8s_cache_count(c, PF_K8S_NETWORK_POLICY);
-	char **out = calloc(n + 1, sizeof(*out));
-	char err[512] = "";
-
-	for (size_t i = 0; i < n; i++) {
-		struct pf_policy_endpoint pe;
-		json_t *j;
-
-		if (pf_resolve_netpol(c, pf_k8s_cache_at(c, PF_K8S_NETWORK_POLICY, i), &pe, err,
-				      sizeof(err)))
-			fail_msg("%s", err);
-		j = pf_policy_endpoint_to_json(&pe);
-		out[i] = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(j);
-		pf_policy_endpoint_free(&pe);
-	}
-	return out;
-}
-
-static void free_texts(char **t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(t[i]);
-	free(t);
-}
-
 /* The labels of pod ns/name now, copied (none when it is not there). */
 static bool pod_labels(const struct pf_k8s_cache *c, const char *ns, const char *name,
 		       struct pf_labels *out)
@@ -102,7 +73,7 @@ static void untouched_policy_endpoints_do_not_change(void **state)
 	pf_manifest_list_free(&l);
 	n_np = pf_k8s_cache_count(&c, PF_K8S_NETWORK_POLICY);
 	for (int step = 0; step < 400; step++) {
-		char **before = endpoints_text(&c), **after, name[16];
+		char **before = pf_rc_endpoints_text(&c), **after, name[16];
 		const char *ns = pf_rc_namespaces[rand() % 3];
 		int i = rand() % 16, what = rand() % 10;
 		struct pf_labels old = { 0 }, new = { 0 };
@@ -117,7 +88,7 @@ static void untouched_policy_endpoints_do_not_change(void **state)
 		else
 			put_pod(&c, ns, i);
 		has = pod_labels(&c, ns, name, &new);
-		after = endpoints_text(&c);
+		after = pf_rc_endpoints_text(&c);
 		for (size_t k = 0; k < n_np; k++) {
 			const struct pf_k8s_netpol *np = pf_k8s_cache_at(&c, PF_K8S_NETWORK_POLICY, k);
 			bool reached;
@@ -141,8 +112,8 @@ static void untouched_policy_endpoints_do_not_change(void **state)
 		}
 		pf_labels_free(&old);
 		pf_labels_free(&new);
-		free_texts(before, n_np);
-		free_texts(after, n_np);
+		pf_rc_texts_free(before, n_np);
+		pf_rc_texts_free(after, n_np);
 	}
 	/* The check must have had something to check, both ways. */
 	assert_true(checked > 400);
